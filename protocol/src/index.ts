@@ -1,0 +1,5 @@
+export * from "./scope.ts";
+export * from "./names.ts";
+export * from "./www-authenticate.ts";
+export * from "./errors.ts";
+export * from "./registry-token.ts";

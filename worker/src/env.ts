@@ -1,0 +1,15 @@
+/** The token server's bindings and settings, as `wrangler.toml` and `.dev.vars` define them. */
+export interface Env {
+  readonly JWKS_CACHE: KVNamespace;
+  readonly POLICY_DB: D1Database;
+  readonly TOKEN_ISSUER?: string;
+  readonly TOKEN_TTL_SECONDS?: string;
+  readonly ALLOWED_SERVICES?: string;
+  /** PEM private key(s) (PKCS#8). Several keys, concatenated, for rotation: the first signs. */
+  readonly SIGNING_KEY?: string;
+  /** PEM certificate(s) for SIGNING_KEY, in the same order. */
+  readonly SIGNING_CERT?: string;
+  readonly REFRESH_TOKEN_MAX_SECONDS?: string;
+  readonly ALLOW_HTTP_LOOPBACK_ISSUERS?: string;
+  readonly TOKEN_X5C?: string;
+}

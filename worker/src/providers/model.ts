@@ -1,0 +1,28 @@
+/**
+ * A provider as the token server uses it: the normalized form of one entry of
+ * the YAML config (`providers[]`), stored in D1 as JSON. The YAML parser
+ * (`providers/config.ts`) is the only thing that builds these from user input;
+ * the D1 store re-checks the stored JSON with the same validator.
+ */
+import type { JWK } from "jose";
+
+export interface ProviderConfig {
+  /** The Basic-auth username clients send. */
+  readonly name: string;
+  readonly description?: string;
+  /** Expected `iss`. For discovery providers it is also where discovery is read from. */
+  readonly issuer: string;
+  /** How the issuer's keys are found: exactly one source. */
+  readonly keys:
+    | { readonly source: "discovery"; readonly discoveryUrl: string }
+    | { readonly source: "static"; readonly pems: readonly string[] }
+    | { readonly source: "jwks"; readonly jwks: { readonly keys: readonly JWK[] } };
+  /** Accepted `aud` values; empty = the requested service or `https://` + service. */
+  readonly audiences: readonly string[];
+  /** CEL; absent = every verified token authenticates. */
+  readonly authn?: string;
+  /** CEL; absent = every requested scope is granted (the PoC's rule). */
+  readonly authz?: string;
+  /** Refresh-token lifetime in seconds; absent = no refresh tokens for this provider. */
+  readonly refreshSeconds?: number;
+}
