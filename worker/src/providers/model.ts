@@ -23,6 +23,9 @@ export interface ProviderConfig {
   readonly authn?: string;
   /** CEL; absent = every requested scope is granted (the PoC's rule). */
   readonly authz?: string;
-  /** Refresh-token lifetime in seconds; absent = no refresh tokens for this provider. */
-  readonly refreshSeconds?: number;
+  /**
+   * Refresh-token lifetime in seconds (YAML `refresh: {lifetime: 1h}`; default 3600;
+   * `refresh: false` gives 0 = no refresh tokens). The server caps it at REFRESH_TOKEN_MAX_SECONDS.
+   */
+  readonly refreshSeconds: number;
 }
