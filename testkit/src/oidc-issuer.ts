@@ -3,8 +3,8 @@
  * cluster's issuers, which can't be reached here. It serves real discovery and
  * JWKS documents and mints tokens with the real claim shapes.
  *
- * Test control endpoints (never part of a real issuer) let tests that run in
- * another process — inside workerd — mint tokens and steer the issuer:
+ * Test control endpoints under each issuer URL (never part of a real issuer) let
+ * tests that run in another process — inside workerd — mint tokens and steer it:
  *   POST /_test/mint      {claims, header?, expiresIn?, key?}  → {token}
  *   POST /_test/rotate    new signing key; the old one leaves the JWKS
  *   POST /_test/down      {down: boolean}: discovery/JWKS answer 503
@@ -163,105 +163,125 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body));
 }
 
+interface Tenant {
+  readonly url: string;
+  keys: SigningKey[];
+  down: boolean;
+  readonly stats: { discovery: number; jwks: number };
+}
+
+const TEST_PATHS = ["/.well-known/openid-configuration", "/.well-known/jwks", "/_test/mint", "/_test/rotate", "/_test/down", "/_test/stats", "/_test/reset-stats", "/_test/private-jwk"];
+
+/**
+ * Starts the issuer. Besides its own issuer URL, every other path prefix on the
+ * same server is an independent issuer of its own (own keys, stats, down flag),
+ * created on first use: `${origin}/t-123` is an issuer whose discovery lives at
+ * `${origin}/t-123/.well-known/openid-configuration`. Tests that count fetches or
+ * rotate keys take a fresh prefix and so never disturb each other.
+ */
 export async function startOidcIssuer(options: IssuerOptions = {}): Promise<OidcIssuer> {
   const alg = options.alg ?? "RS256";
   const host = options.host ?? "127.0.0.1";
   const basePath = (options.path ?? "").replace(/\/$/, "");
-  let keys: SigningKey[] = [await newKey(alg)];
-  let down = false;
-  const stats = { discovery: 0, jwks: 0 };
-  let url = "";
+  let origin = "";
+  const tenants = new Map<string, Tenant>();
 
-  const current = (): SigningKey => keys[0] as SigningKey;
-  const jwks = () => ({ keys: keys.map((k) => k.publicJwk) });
+  const tenantFor = async (prefix: string): Promise<Tenant> => {
+    let tenant = tenants.get(prefix);
+    if (!tenant) {
+      tenant = { url: `${origin}${prefix}`, keys: [await newKey(alg)], down: false, stats: { discovery: 0, jwks: 0 } };
+      tenants.set(prefix, tenant);
+    }
+    return tenant;
+  };
+  const current = (t: Tenant): SigningKey => t.keys[0] as SigningKey;
+  const jwksOf = (t: Tenant) => ({ keys: t.keys.map((k) => k.publicJwk) });
 
-  const mint = async (claims: Record<string, unknown>, mintOptions: MintOptions = {}): Promise<string> => {
+  const mintFor = async (t: Tenant, claims: Record<string, unknown>, mintOptions: MintOptions = {}): Promise<string> => {
     const now = mintOptions.now ?? Math.floor(Date.now() / 1000);
-    const key = current();
-    const payload = { iss: url, iat: now, nbf: now, exp: now + (mintOptions.expiresIn ?? 300), ...claims };
+    const key = current(t);
+    const payload = { iss: t.url, iat: now, nbf: now, exp: now + (mintOptions.expiresIn ?? 300), ...claims };
     return new SignJWT(payload).setProtectedHeader({ typ: "JWT", kid: key.kid, ...mintOptions.header, alg }).sign(key.privateKey);
+  };
+  const rotateTenant = async (t: Tenant, keepOld = false): Promise<void> => {
+    const next = await newKey(alg);
+    t.keys = keepOld ? [next, ...t.keys] : [next];
   };
 
   const server: Server = createServer((req, res) => {
     void (async () => {
       const path = (req.url ?? "/").split("?")[0] as string;
-      if (path === `${basePath}/.well-known/openid-configuration`) {
-        stats.discovery++;
-        if (down) return send(res, 503, { error: "unavailable" });
-        return send(res, 200, {
-          issuer: url,
-          jwks_uri: `${url}/.well-known/jwks`,
-          subject_types_supported: ["public", "pairwise"],
-          response_types_supported: ["id_token"],
-          claims_supported: ["sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref", "repository", "repository_owner"],
-          id_token_signing_alg_values_supported: [alg],
-          scopes_supported: ["openid"],
-        });
+      const suffix = TEST_PATHS.find((p) => path.endsWith(p));
+      if (suffix === undefined) return send(res, 404, { error: "not found" });
+      const t = await tenantFor(path.slice(0, path.length - suffix.length));
+      switch (suffix) {
+        case "/.well-known/openid-configuration":
+          t.stats.discovery++;
+          if (t.down) return send(res, 503, { error: "unavailable" });
+          return send(res, 200, {
+            issuer: t.url,
+            jwks_uri: `${t.url}/.well-known/jwks`,
+            subject_types_supported: ["public", "pairwise"],
+            response_types_supported: ["id_token"],
+            claims_supported: ["sub", "aud", "exp", "iat", "iss", "jti", "nbf", "ref", "repository", "repository_owner"],
+            id_token_signing_alg_values_supported: [alg],
+            scopes_supported: ["openid"],
+          });
+        case "/.well-known/jwks":
+          t.stats.jwks++;
+          if (t.down) return send(res, 503, { error: "unavailable" });
+          return send(res, 200, jwksOf(t), options.jwksCacheControl ? { "Cache-Control": options.jwksCacheControl } : {});
+        case "/_test/mint": {
+          const body = await readJson(req);
+          const token = await mintFor(t, (body["claims"] as Record<string, unknown>) ?? {}, {
+            ...(typeof body["expiresIn"] === "number" && { expiresIn: body["expiresIn"] }),
+            ...(typeof body["now"] === "number" && { now: body["now"] }),
+            ...(typeof body["header"] === "object" && body["header"] !== null && { header: body["header"] as Record<string, unknown> }),
+          });
+          return send(res, 200, { token });
+        }
+        case "/_test/rotate":
+          await rotateTenant(t, (await readJson(req))["keepOld"] === true);
+          return send(res, 200, { kid: current(t).kid });
+        case "/_test/down":
+          t.down = (await readJson(req))["down"] === true;
+          return send(res, 200, { down: t.down });
+        case "/_test/stats":
+          return send(res, 200, t.stats);
+        case "/_test/reset-stats":
+          t.stats.discovery = 0;
+          t.stats.jwks = 0;
+          return send(res, 200, t.stats);
+        default: // "/_test/private-jwk": lets a test sign as this issuer (e.g. forged headers)
+          return send(res, 200, { alg, kid: current(t).kid, jwk: await exportJWK(current(t).privateKey) });
       }
-      if (path === `${basePath}/.well-known/jwks`) {
-        stats.jwks++;
-        if (down) return send(res, 503, { error: "unavailable" });
-        return send(res, 200, jwks(), options.jwksCacheControl ? { "Cache-Control": options.jwksCacheControl } : {});
-      }
-      if (path === `${basePath}/_test/mint` && req.method === "POST") {
-        const body = await readJson(req);
-        const token = await mint((body["claims"] as Record<string, unknown>) ?? {}, {
-          ...(typeof body["expiresIn"] === "number" && { expiresIn: body["expiresIn"] }),
-          ...(typeof body["now"] === "number" && { now: body["now"] }),
-          ...(typeof body["header"] === "object" && body["header"] !== null && { header: body["header"] as Record<string, unknown> }),
-        });
-        return send(res, 200, { token });
-      }
-      if (path === `${basePath}/_test/rotate` && req.method === "POST") {
-        const body = await readJson(req);
-        await rotate(body["keepOld"] === true);
-        return send(res, 200, { kid: current().kid });
-      }
-      if (path === `${basePath}/_test/down` && req.method === "POST") {
-        down = (await readJson(req))["down"] === true;
-        return send(res, 200, { down });
-      }
-      if (path === `${basePath}/_test/stats`) return send(res, 200, stats);
-      if (path === `${basePath}/_test/reset-stats` && req.method === "POST") {
-        stats.discovery = 0;
-        stats.jwks = 0;
-        return send(res, 200, stats);
-      }
-      if (path === `${basePath}/_test/private-jwk`) {
-        return send(res, 200, { alg, kid: current().kid, jwk: await exportJWK(current().privateKey) });
-      }
-      return send(res, 404, { error: "not found" });
     })().catch((error: unknown) => send(res, 500, { error: String(error) }));
   });
 
-  const rotate = async (keepOld = false): Promise<void> => {
-    const next = await newKey(alg);
-    keys = keepOld ? [next, ...keys] : [next];
-  };
-
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
   const { port } = server.address() as AddressInfo;
-  url = `http://${host}:${port}${basePath}`;
+  origin = `http://${host}:${port}`;
+  const main = await tenantFor(basePath);
 
   return {
-    url,
+    url: main.url,
     alg,
-    mint,
-    github: (gh, m) => mint(githubClaims(gh), m),
-    kubernetes: (k8s, m) => mint(kubernetesClaims(k8s), m),
-    rotate,
+    mint: (claims, m) => mintFor(main, claims, m),
+    github: (gh, m) => mintFor(main, githubClaims(gh), m),
+    kubernetes: (k8s, m) => mintFor(main, kubernetesClaims(k8s), m),
+    rotate: (keepOld) => rotateTenant(main, keepOld),
     setDown: (value) => {
-      down = value;
+      main.down = value;
     },
-    stats,
+    stats: main.stats,
     resetStats: () => {
-      stats.discovery = 0;
-      stats.jwks = 0;
+      main.stats.discovery = 0;
+      main.stats.jwks = 0;
     },
-    jwks,
+    jwks: () => jwksOf(main),
     publicKeyPem: async () => {
       const { createPublicKey } = await import("node:crypto");
-      return createPublicKey({ key: current().publicJwk as import("node:crypto").JsonWebKey, format: "jwk" }).export({ type: "spki", format: "pem" }).toString();
+      return createPublicKey({ key: current(main).publicJwk as import("node:crypto").JsonWebKey, format: "jwk" }).export({ type: "spki", format: "pem" }).toString();
     },
     close: () =>
       new Promise<void>((resolve) => {
