@@ -17,13 +17,8 @@ export interface NameOptions {
 export function isValidRepositoryName(name: string, options: NameOptions = {}): boolean {
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) return false;
   const components = name.split("/");
-  const first = components[0] as string;
-  // Docker's rule: the first component is a domain only if it has a '.' or ':' or is localhost.
-  const firstIsDomain =
-    options.allowDomain === true && components.length > 1 && (first.includes(".") || first.includes(":") || first === "localhost");
-  if (firstIsDomain) {
-    if (!DOMAIN.test(first)) return false;
-    components.shift();
-  }
-  return components.every((component) => PATH_COMPONENT.test(component));
+  if (components.every((component) => PATH_COMPONENT.test(component))) return true;
+  // Otherwise the first component may be a registry host (`localhost:5000/acme/app`), as in docker's references.
+  const [first, ...rest] = components;
+  return options.allowDomain === true && rest.length > 0 && DOMAIN.test(first as string) && rest.every((component) => PATH_COMPONENT.test(component));
 }

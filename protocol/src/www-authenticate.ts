@@ -32,7 +32,7 @@ export function formatBearerChallenge(challenge: BearerChallenge): string {
     ["error_description", challenge.errorDescription],
   ];
   return `Bearer ${params
-    .filter((p): p is [string, string] => p[1] !== undefined && p[1] !== "")
+    .filter((p): p is [string, string] => p[0] === "realm" || (p[1] !== undefined && p[1] !== ""))
     .map(([k, v]) => `${k}=${quoteString(v)}`)
     .join(",")}`;
 }
