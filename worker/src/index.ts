@@ -1,6 +1,58 @@
-import { Hono } from "hono";
+/**
+ * The token server Worker: Distribution token auth over workload JWTs.
+ *
+ *   GET|POST /token, /auth/token   registry tokens (and refresh tokens)
+ *   GET /.well-known/jwks.json     public keys of the registry-token signing keys
+ *   GET /certs.pem                 their certificates: the registry's rootcertbundle
+ *   GET /healthz                   200 when the settings load
+ */
+import { errorResponse } from "@jwt-registry-auth/protocol";
+import { Hono, type Context } from "hono";
 import type { Env } from "./env.ts";
+import { loadSettings, SettingError, type Settings } from "./settings.ts";
+import { handleTokenRequest } from "./token/handler.ts";
+
+type AppContext = Context<{ Bindings: Env }>;
 
 const app = new Hono<{ Bindings: Env }>();
-app.get("/healthz", (c) => c.json({ ok: true }));
+
+/** Runs `fn` with the settings, or answers the 500 that names the broken setting. */
+async function withSettings(c: AppContext, fn: (settings: Settings) => Response): Promise<Response> {
+  try {
+    return fn(await loadSettings(c.env));
+  } catch (error) {
+    if (error instanceof SettingError) {
+      return errorResponse(500, "UNKNOWN", `token server misconfigured: ${error.message}`, { detail: { setting: error.setting } });
+    }
+    throw error;
+  }
+}
+
+for (const path of ["/token", "/auth/token"]) {
+  app.on(["GET", "POST"], path, (c) => handleTokenRequest(c.req.raw, c.env, c.executionCtx as ExecutionContext));
+}
+
+app.get("/.well-known/jwks.json", (c) =>
+  withSettings(c, (s) =>
+    Response.json(s.signing.jwks, {
+      // Short, so registries and proxies pick up a rotated key within minutes.
+      headers: { "Cache-Control": "public, max-age=300" },
+    }),
+  ),
+);
+
+app.get("/certs.pem", (c) =>
+  withSettings(c, (s) => new Response(s.signing.certificatesPem, { headers: { "Content-Type": "application/x-pem-file", "Cache-Control": "public, max-age=300" } })),
+);
+
+app.get("/healthz", (c) => withSettings(c, () => Response.json({ ok: true }, { headers: { "Cache-Control": "no-store" } })));
+
+app.notFound(() => errorResponse(404, "UNSUPPORTED", "not found"));
+
+app.onError((error) => {
+  // The message of an unexpected error never reaches the client, and holds no credential by construction.
+  console.error(JSON.stringify({ event: "unhandled_error", error: error instanceof Error ? error.name : "unknown" }));
+  return errorResponse(500, "UNKNOWN", "internal error");
+});
+
 export default app;

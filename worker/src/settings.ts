@@ -1,0 +1,93 @@
+/**
+ * The token server's settings, read from wrangler vars/secrets (or `.dev.vars`).
+ * A missing or invalid setting fails every request with a 500 naming it: never
+ * a half-working server that issues tokens with a default it shouldn't have.
+ */
+import type { Env } from "./env.ts";
+import { loadSigningKeys, SigningKeyError, type SigningKeySet } from "./signing/key-set.ts";
+
+export interface Settings {
+  /** `iss` of every registry token; the registry's `auth.token.issuer`. */
+  readonly tokenIssuer: string;
+  readonly tokenTtlSeconds: number;
+  /** Services (registry `auth.token.service`) tokens may be issued for; undefined = any. */
+  readonly allowedServices: ReadonlySet<string> | undefined;
+  readonly refreshMaxSeconds: number;
+  readonly allowHttpLoopbackIssuers: boolean;
+  /** Put the certificate chain in registry-token headers (off for `jwks`-only registries). */
+  readonly x5c: boolean;
+  readonly signing: SigningKeySet;
+}
+
+export class SettingError extends Error {
+  override readonly name = "SettingError";
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const DAY = 86_400;
+
+function integer(env: Env, setting: keyof Env & string, fallback: number, min: number, max: number): number {
+  const raw = env[setting];
+  if (raw === undefined || raw === "") return fallback;
+  if (typeof raw !== "string" || !/^\d+$/.test(raw.trim())) throw new SettingError(setting, `${setting} must be a whole number of seconds`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new SettingError(setting, `${setting} must be between ${min} and ${max}`);
+  return value;
+}
+
+function boolean(env: Env, setting: keyof Env & string, fallback: boolean): boolean {
+  const raw = env[setting];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new SettingError(setting, `${setting} must be "true" or "false"`);
+}
+
+async function readSettings(env: Env): Promise<Settings> {
+  const tokenIssuer = (env.TOKEN_ISSUER ?? "").trim();
+  if (tokenIssuer === "") throw new SettingError("TOKEN_ISSUER", "TOKEN_ISSUER is not set: it must equal the registry's auth.token.issuer");
+  const services = (env.ALLOWED_SERVICES ?? "").split(/[\s,]+/).filter((s) => s !== "");
+  let signing: SigningKeySet;
+  try {
+    signing = await loadSigningKeys(env.SIGNING_KEY, env.SIGNING_CERT);
+  } catch (error) {
+    if (error instanceof SigningKeyError) throw new SettingError(error.setting, error.message);
+    throw error;
+  }
+  return {
+    tokenIssuer,
+    // Distribution's own token server defaults to 5 minutes; a day is the most any registry client needs.
+    tokenTtlSeconds: integer(env, "TOKEN_TTL_SECONDS", 300, 60, DAY),
+    allowedServices: services.length > 0 ? new Set(services) : undefined,
+    refreshMaxSeconds: integer(env, "REFRESH_TOKEN_MAX_SECONDS", DAY, 0, 30 * DAY),
+    allowHttpLoopbackIssuers: boolean(env, "ALLOW_HTTP_LOOPBACK_ISSUERS", false),
+    x5c: boolean(env, "TOKEN_X5C", true),
+    signing,
+  };
+}
+
+// Settings only change with a deploy (or a new .dev.vars), which starts new
+// isolates; parsing them, and importing the signing keys, happens once per isolate.
+let cached: { key: string; settings: Promise<Settings> } | undefined;
+
+function cacheKey(env: Env): string {
+  return JSON.stringify([env.TOKEN_ISSUER, env.TOKEN_TTL_SECONDS, env.ALLOWED_SERVICES, env.SIGNING_KEY, env.SIGNING_CERT, env.REFRESH_TOKEN_MAX_SECONDS, env.ALLOW_HTTP_LOOPBACK_ISSUERS, env.TOKEN_X5C]);
+}
+
+export function loadSettings(env: Env): Promise<Settings> {
+  const key = cacheKey(env);
+  if (cached?.key !== key) {
+    const settings = readSettings(env);
+    cached = { key, settings };
+    // A failure is not cached: the next request re-reads (and reports) it.
+    settings.catch(() => {
+      if (cached?.settings === settings) cached = undefined;
+    });
+  }
+  return cached.settings;
+}

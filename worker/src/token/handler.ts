@@ -1,0 +1,223 @@
+/**
+ * The token endpoint: workload JWT (or refresh token) in, registry token out.
+ *
+ *   credentials → provider (D1, cached) → identity (signature, then iss/aud/exp)
+ *   → authn condition → authz condition per (scope, action) → signed token
+ *
+ * Every outcome, success or failure, goes through `respond`, which writes the
+ * one log line and builds the response; failures are typed, and one exhaustive
+ * switch turns them into Distribution errors.
+ */
+import { errorResponse, formatScope, type AccessEntry, type ResourceScope } from "@jwt-registry-auth/protocol";
+import type { Env } from "../env.ts";
+import { verifyWorkloadToken, type IdentityRejection } from "../identity/verify-workload-token.ts";
+import { logTokenRequest, sha256Hex, type TokenRequestLog } from "../log.ts";
+import { evaluateAuthn, evaluateAuthz, lookupProvider, type LoadedProvider } from "../policy/store.ts";
+import { loadSettings, SettingError, type Settings } from "../settings.ts";
+import { issueRefreshToken, verifyRefreshToken } from "./refresh-token.ts";
+import { issueRegistryToken, type TokenResponseBody } from "./registry-token.ts";
+import { parseTokenRequest, type RequestProblem, type TokenRequest } from "./request.ts";
+
+type Failure =
+  | { readonly kind: "settings"; readonly setting: string; readonly message: string }
+  | RequestProblem
+  | { readonly kind: "service_not_allowed" }
+  | { readonly kind: "unknown_provider" }
+  | { readonly kind: "provider_unavailable"; readonly error: string }
+  | { readonly kind: "identity"; readonly reason: IdentityRejection }
+  | { readonly kind: "authn_refused"; readonly reason: string }
+  | { readonly kind: "refresh_rejected"; readonly reason: string };
+
+/** The realm of our own Basic challenge: clients show it when asking for credentials. */
+const BASIC_CHALLENGE = 'Basic realm="jwt-registry-auth"';
+
+function failureResponse(failure: Failure): Response {
+  const unauthorized = (message: string, reason: string) =>
+    errorResponse(401, "UNAUTHORIZED", message, { detail: { reason }, headers: { "WWW-Authenticate": BASIC_CHALLENGE } });
+  switch (failure.kind) {
+    case "settings":
+      return errorResponse(500, "UNKNOWN", `token server misconfigured: ${failure.message}`, { detail: { setting: failure.setting } });
+    case "no_credentials":
+      return unauthorized("authentication required: send Basic credentials provider:workload-jwt", "no_credentials");
+    case "bad_credentials":
+      return unauthorized(failure.message, "bad_credentials");
+    case "bad_request":
+      return errorResponse(400, "UNSUPPORTED", `invalid token request: ${failure.message}`);
+    case "too_large":
+      return errorResponse(413, "UNSUPPORTED", "token request is too large");
+    case "service_not_allowed":
+      return errorResponse(400, "DENIED", "this token server does not issue tokens for that service");
+    case "unknown_provider":
+      return unauthorized("authentication failed: unknown provider", "unknown_provider");
+    case "provider_unavailable":
+      return errorResponse(503, "UNAVAILABLE", "provider is unavailable: its configuration failed to load");
+    case "identity":
+      if (failure.reason === "issuer_unavailable") return errorResponse(503, "UNAVAILABLE", "the provider's issuer keys are unavailable", { detail: { reason: failure.reason } });
+      return unauthorized(`workload token rejected: ${failure.reason}`, failure.reason);
+    case "authn_refused":
+      return unauthorized("authentication refused by policy", "authn_condition");
+    case "refresh_rejected":
+      return unauthorized(`refresh token rejected: ${failure.reason}`, failure.reason);
+  }
+}
+
+function failureReason(failure: Failure): string {
+  switch (failure.kind) {
+    case "identity":
+    case "refresh_rejected":
+    case "authn_refused":
+      return `${failure.kind}:${failure.reason}`;
+    case "provider_unavailable":
+      return `provider_unavailable:${failure.error}`;
+    case "settings":
+      return `settings:${failure.setting}`;
+    case "bad_request":
+    case "bad_credentials":
+      return `${failure.kind}:${failure.message}`;
+    default:
+      return failure.kind;
+  }
+}
+
+interface Authorized {
+  readonly provider: LoadedProvider;
+  readonly subject: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+interface Decision {
+  readonly access: AccessEntry[];
+  readonly granted: string[];
+  readonly refused: string[];
+  readonly reasons: string[];
+}
+
+/** Evaluates authz once per (scope, action); refused actions are left out, not errors. */
+function decide(who: Authorized, service: string, scopes: readonly ResourceScope[]): Decision {
+  const decision: Decision = { access: [], granted: [], refused: [], reasons: [] };
+  for (const scope of scopes) {
+    const allowed: string[] = [];
+    for (const action of scope.actions) {
+      const verdict = evaluateAuthz(who.provider, {
+        service,
+        claims: who.claims,
+        scope: { type: scope.type, name: scope.name, action, ...(scope.class !== undefined && { class: scope.class }) },
+      });
+      const label = formatScope({ ...scope, actions: [action] });
+      if (verdict.allowed) {
+        allowed.push(action);
+        decision.granted.push(label);
+      } else {
+        decision.refused.push(label);
+        if (!decision.reasons.includes(verdict.reason)) decision.reasons.push(verdict.reason);
+      }
+    }
+    if (allowed.length > 0) {
+      decision.access.push({ type: scope.type, name: scope.name, actions: allowed, ...(scope.class !== undefined && { class: scope.class }) });
+    }
+  }
+  return decision;
+}
+
+type MutableLog = { -readonly [K in keyof TokenRequestLog]?: TokenRequestLog[K] };
+
+async function providerFor(name: string, env: Env, missing: Failure): Promise<LoadedProvider | Failure> {
+  const lookup = await lookupProvider(env.POLICY_DB, name);
+  if (!lookup.found) return missing;
+  if (!lookup.ok) return { kind: "provider_unavailable", error: lookup.error };
+  return lookup.provider;
+}
+
+/** Who is asking: a verified workload JWT, or a refresh token standing in for one. */
+async function identify(request: TokenRequest, settings: Settings, env: Env, ctx: ExecutionContext, now: number, log: MutableLog): Promise<Authorized | Failure> {
+  if (request.grant === "refresh_token") {
+    log.tokenSha256 = await sha256Hex(request.refreshToken);
+    const refresh = await verifyRefreshToken(request.refreshToken, settings.signing, settings.tokenIssuer, request.service, now);
+    if (!refresh.ok) return { kind: "refresh_rejected", reason: refresh.reason };
+    log.provider = refresh.grant.provider;
+    log.subject = refresh.grant.subject;
+    // A refresh for a provider that no longer exists fails: the operator removed the trust.
+    const provider = await providerFor(refresh.grant.provider, env, { kind: "refresh_rejected", reason: "provider_gone" });
+    if ("kind" in provider) return provider;
+    return { provider, subject: refresh.grant.subject, claims: refresh.grant.claims };
+  }
+
+  log.provider = request.provider.slice(0, 64);
+  log.tokenSha256 = await sha256Hex(request.token);
+  const provider = await providerFor(request.provider, env, { kind: "unknown_provider" });
+  if ("kind" in provider) return provider;
+  const identity = await verifyWorkloadToken(request.token, provider.config, {
+    service: request.service,
+    kv: env.JWKS_CACHE,
+    allowHttpLoopback: settings.allowHttpLoopbackIssuers,
+    waitUntil: (p) => ctx.waitUntil(p),
+    now,
+  });
+  if (!identity.ok) return { kind: "identity", reason: identity.reason };
+  log.subject = identity.identity.subject;
+  return { provider, subject: identity.identity.subject, claims: identity.identity.claims };
+}
+
+export async function handleTokenRequest(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const started = Date.now();
+  const log: MutableLog = {};
+  const respond = (response: Response, failure?: Failure): Response => {
+    logTokenRequest({
+      status: response.status,
+      grant: log.grant ?? "none",
+      ...log,
+      ...(failure !== undefined && { reason: failureReason(failure) }),
+      durationMs: Date.now() - started,
+    });
+    return response;
+  };
+  const fail = (failure: Failure) => respond(failureResponse(failure), failure);
+
+  let settings: Settings;
+  try {
+    settings = await loadSettings(env);
+  } catch (error) {
+    if (error instanceof SettingError) return fail({ kind: "settings", setting: error.setting, message: error.message });
+    throw error;
+  }
+
+  const parsed = await parseTokenRequest(request);
+  if (!parsed.ok) return fail(parsed.problem);
+  const req = parsed.request;
+  log.grant = req.grant;
+  log.service = req.service;
+  if (req.clientId !== undefined) log.clientId = req.clientId;
+  if (settings.allowedServices !== undefined && !settings.allowedServices.has(req.service)) return fail({ kind: "service_not_allowed" });
+
+  const now = Math.floor(Date.now() / 1000);
+  const who = await identify(req, settings, env, ctx, now, log);
+  if ("kind" in who) return fail(who);
+  // Every use of a refresh token re-evaluates today's policy, authn included.
+  const authn = evaluateAuthn(who.provider, { service: req.service, claims: who.claims });
+  if (!authn.allowed) return fail({ kind: "authn_refused", reason: authn.reason });
+
+  const decision = decide(who, req.service, req.scopes);
+  log.granted = decision.granted;
+  log.refused = decision.refused;
+  if (decision.reasons.length > 0) log.reason = decision.reasons.join("; ");
+
+  const sub = `${who.provider.config.name}:${who.subject}`;
+  let body: TokenResponseBody = await issueRegistryToken(settings, sub, req.service, decision.access, now);
+
+  if (req.grant === "password" && req.offline) {
+    // With refresh disabled the login still succeeds: docker then keeps the password instead.
+    const lifetime = Math.min(who.provider.config.refreshSeconds, settings.refreshMaxSeconds);
+    if (lifetime > 0) {
+      const refreshToken = await issueRefreshToken(settings.signing, settings.tokenIssuer, { provider: who.provider.config.name, subject: who.subject, service: req.service, claims: who.claims }, lifetime, now);
+      body = { ...body, refresh_token: refreshToken };
+      log.refreshIssued = true;
+    }
+  }
+
+  return respond(
+    new Response(JSON.stringify(body), {
+      status: 200,
+      headers: { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", Pragma: "no-cache" },
+    }),
+  );
+}

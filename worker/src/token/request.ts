@@ -1,0 +1,166 @@
+/**
+ * Reads a token request in every form real clients send (see
+ * shared/fixtures/client-traffic.md):
+ *   GET  /token?service=…&scope=…&offline_token=true   with Basic provider:jwt
+ *   POST /token  grant_type=password  username/password (or Basic), access_type=offline
+ *   POST /token  grant_type=refresh_token  refresh_token=…   (docker joins scopes with
+ *                spaces in one field; skopeo repeats `scope`)
+ */
+import { parseScopes, ScopeError, type ResourceScope } from "@jwt-registry-auth/protocol";
+
+export type TokenRequest =
+  | {
+      readonly grant: "password";
+      readonly provider: string;
+      readonly token: string;
+      readonly service: string;
+      readonly scopes: readonly ResourceScope[];
+      readonly offline: boolean;
+      readonly clientId?: string;
+    }
+  | {
+      readonly grant: "refresh_token";
+      readonly refreshToken: string;
+      readonly service: string;
+      readonly scopes: readonly ResourceScope[];
+      readonly clientId?: string;
+    };
+
+export type RequestProblem =
+  | { readonly kind: "no_credentials" }
+  | { readonly kind: "bad_credentials"; readonly message: string }
+  | { readonly kind: "bad_request"; readonly message: string }
+  | { readonly kind: "too_large" };
+
+export type ParsedRequest = { readonly ok: true; readonly request: TokenRequest } | { readonly ok: false; readonly problem: RequestProblem };
+
+/** Bigger than any workload JWT plus scopes; the identity check has its own, tighter, token limit. */
+export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_SERVICE_LENGTH = 255;
+const SERVICE = /^[\x21-\x7e]+$/;
+
+const fail = (problem: RequestProblem): ParsedRequest => ({ ok: false, problem });
+
+/** Decodes `Authorization: Basic …` strictly; anything else is `bad_credentials`, never an exception. */
+export function parseBasicAuth(header: string | null): { username: string; password: string } | RequestProblem {
+  if (header === null) return { kind: "no_credentials" };
+  const match = /^Basic[ ]+([A-Za-z0-9+/]+={0,2})[ ]*$/i.exec(header);
+  if (!match) return { kind: "bad_credentials", message: "Authorization must be Basic base64(provider:token)" };
+  let decoded: string;
+  try {
+    const bytes = Uint8Array.from(atob(match[1] as string), (c) => c.charCodeAt(0));
+    decoded = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return { kind: "bad_credentials", message: "Authorization is not valid base64 of UTF-8 text" };
+  }
+  const colon = decoded.indexOf(":");
+  if (colon <= 0) return { kind: "bad_credentials", message: "Basic credentials must be provider:token" };
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+async function readForm(request: Request): Promise<URLSearchParams | RequestProblem> {
+  const type = (request.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/x-www-form-urlencoded") {
+    return { kind: "bad_request", message: "POST body must be application/x-www-form-urlencoded" };
+  }
+  const declared = Number(request.headers.get("Content-Length") ?? "0");
+  if (declared > MAX_BODY_BYTES) return { kind: "too_large" };
+  // Read with a cap, so a body without (or lying about) Content-Length can't exhaust memory.
+  const reader = request.body?.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (reader) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        await reader.cancel();
+        return { kind: "too_large" };
+      }
+      chunks.push(value);
+    }
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new URLSearchParams(new TextDecoder().decode(body));
+}
+
+function isProblem(value: unknown): value is RequestProblem {
+  return typeof value === "object" && value !== null && "kind" in value;
+}
+
+function single(params: URLSearchParams, name: string): string | undefined | RequestProblem {
+  const values = params.getAll(name);
+  if (values.length > 1) return { kind: "bad_request", message: `${name} given more than once` };
+  return values[0];
+}
+
+export async function parseTokenRequest(request: Request): Promise<ParsedRequest> {
+  const url = new URL(request.url);
+  let params: URLSearchParams;
+  if (request.method === "POST") {
+    const form = await readForm(request);
+    if (isProblem(form)) return fail(form);
+    // Query parameters still count on a POST (some clients put service there).
+    for (const [k, v] of url.searchParams) form.append(k, v);
+    params = form;
+  } else {
+    params = url.searchParams;
+  }
+
+  const service = single(params, "service");
+  if (isProblem(service)) return fail(service);
+  if (service === undefined || service === "") return fail({ kind: "bad_request", message: "service is required" });
+  if (service.length > MAX_SERVICE_LENGTH || !SERVICE.test(service)) return fail({ kind: "bad_request", message: "service is not a valid service name" });
+
+  let scopes: ResourceScope[];
+  try {
+    scopes = parseScopes(params.getAll("scope"));
+  } catch (error) {
+    if (error instanceof ScopeError) return fail({ kind: "bad_request", message: error.message });
+    throw error;
+  }
+
+  const clientIdValue = single(params, "client_id");
+  if (isProblem(clientIdValue)) return fail(clientIdValue);
+  const clientId = clientIdValue === undefined ? {} : { clientId: clientIdValue.slice(0, 64) };
+
+  const grantType = request.method === "POST" ? single(params, "grant_type") : "password";
+  if (isProblem(grantType)) return fail(grantType);
+
+  if (grantType === "refresh_token") {
+    const refreshToken = single(params, "refresh_token");
+    if (isProblem(refreshToken)) return fail(refreshToken);
+    if (refreshToken === undefined || refreshToken === "") return fail({ kind: "bad_credentials", message: "refresh_token is required" });
+    return { ok: true, request: { grant: "refresh_token", refreshToken, service, scopes, ...clientId } };
+  }
+  if (grantType !== "password" && grantType !== undefined) {
+    return fail({ kind: "bad_request", message: "grant_type must be password or refresh_token" });
+  }
+
+  // Credentials: Basic header first (what every registry client sends), then form fields.
+  let username: string | undefined;
+  let password: string | undefined;
+  const basic = parseBasicAuth(request.headers.get("Authorization"));
+  if ("username" in basic) {
+    ({ username, password } = basic);
+  } else if (basic.kind !== "no_credentials") {
+    return fail(basic);
+  } else if (request.method === "POST") {
+    const u = single(params, "username");
+    const p = single(params, "password");
+    if (isProblem(u)) return fail(u);
+    if (isProblem(p)) return fail(p);
+    username = u;
+    password = p;
+  }
+  if (username === undefined || password === undefined || username === "" || password === "") return fail({ kind: "no_credentials" });
+
+  const offline = params.get("offline_token") === "true" || params.get("access_type") === "offline";
+  return { ok: true, request: { grant: "password", provider: username, token: password, service, scopes, offline, ...clientId } };
+}
