@@ -3,3 +3,4 @@ export * from "./names.ts";
 export * from "./www-authenticate.ts";
 export * from "./errors.ts";
 export * from "./registry-token.ts";
+export * from "./access.ts";
