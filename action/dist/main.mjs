@@ -1,0 +1,522 @@
+// src/main.ts
+import { performance } from "node:perf_hooks";
+
+// src/docker-config.ts
+import { createHash, randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync, fchmodSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, dirname, join } from "node:path";
+var DockerConfigError = class extends Error {
+  name = "DockerConfigError";
+};
+function dockerConfigPath(env, home = homedir()) {
+  const dir = env["DOCKER_CONFIG"];
+  return join(dir !== void 0 && dir !== "" ? dir : join(home, ".docker"), "config.json");
+}
+var base64 = (text) => Buffer.from(text, "utf8").toString("base64");
+function passwordEntry(provider, jwt) {
+  return { auth: base64(`${provider}:${jwt}`) };
+}
+function identityTokenEntry(provider, refreshToken) {
+  return { auth: base64(`${provider}:`), identitytoken: refreshToken };
+}
+function entryFingerprint(entry) {
+  const field = (value) => typeof value === "string" ? value : "";
+  return createHash("sha256").update(`${field(entry.auth)}
+${field(entry.identitytoken)}`).digest("hex");
+}
+var isObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
+function readText(path) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    if (error.code === "ENOENT") return void 0;
+    throw new DockerConfigError(`cannot read docker config ${path}: ${error.message}`);
+  }
+}
+function readDockerConfig(path) {
+  const text = readText(path);
+  if (text === void 0 || text.trim() === "") return {};
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new DockerConfigError(`docker config ${path} is not valid JSON (${error.message}); fix or remove it, it was not modified`);
+  }
+  if (!isObject(parsed)) throw new DockerConfigError(`docker config ${path} must hold a JSON object; fix or remove it, it was not modified`);
+  if (parsed["auths"] !== void 0 && !isObject(parsed["auths"])) {
+    throw new DockerConfigError(`docker config ${path}: "auths" must be an object; fix or remove it, it was not modified`);
+  }
+  return parsed;
+}
+function writeDockerConfig(path, config) {
+  let target = path;
+  try {
+    target = realpathSync(path);
+  } catch {
+    mkdirSync(dirname(path), { recursive: true, mode: 448 });
+  }
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    const fd = openSync(temp, "wx", 384);
+    try {
+      fchmodSync(fd, 384);
+      writeSync(fd, JSON.stringify(config, null, "	"));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, target);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw new DockerConfigError(`cannot write docker config ${target}: ${error.message}`);
+  }
+}
+function credentialHelperFor(config, host) {
+  const helpers = config["credHelpers"];
+  if (isObject(helpers) && typeof helpers[host] === "string") return `credHelpers["${host}"] = ${helpers[host]}`;
+  if (typeof config["credsStore"] === "string" && config["credsStore"] !== "") return `credsStore = ${config["credsStore"]}`;
+  return void 0;
+}
+function addLogin(path, host, entry) {
+  const config = readDockerConfig(path);
+  const auths = config["auths"] ?? {};
+  const replaced = auths[host] !== void 0;
+  writeDockerConfig(path, { ...config, auths: { ...auths, [host]: entry } });
+  const shadowedBy = credentialHelperFor(config, host);
+  return { replaced, ...shadowedBy !== void 0 && { shadowedBy } };
+}
+
+// src/runner.ts
+import { appendFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { EOL } from "node:os";
+function getInput(env, name) {
+  return (env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] ?? "").trim();
+}
+function escapeCommandData(value) {
+  return value.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+function fileCommandBlock(name, value) {
+  const delimiter = `ghadelimiter_${randomUUID()}`;
+  if (name.includes(delimiter) || value.includes(delimiter)) {
+    throw new Error(`refusing to write ${name}: its value contains the delimiter`);
+  }
+  return `${name}<<${delimiter}${EOL}${value}${EOL}${delimiter}${EOL}`;
+}
+function githubRunner(env, write = (line) => process.stdout.write(line + EOL)) {
+  const appendTo = (variable, name, value) => {
+    const file = env[variable];
+    if (!file) throw new Error(`${variable} is not set: this must run as a GitHub Actions step`);
+    appendFileSync(file, fileCommandBlock(name, value), { encoding: "utf8" });
+  };
+  return {
+    info: (message) => write(message),
+    warning: (message) => write(`::warning::${escapeCommandData(message)}`),
+    error: (message) => write(`::error::${escapeCommandData(message)}`),
+    mask: (secret) => {
+      for (const line of secret.split(/\r?\n/)) if (line.trim() !== "") write(`::add-mask::${escapeCommandData(line)}`);
+    },
+    setOutput: (name, value) => appendTo("GITHUB_OUTPUT", name, value),
+    saveState: (name, value) => appendTo("GITHUB_STATE", name, value)
+  };
+}
+
+// src/inputs.ts
+var InputError = class extends Error {
+  name = "InputError";
+};
+var CONTROL = /[\u0000-\u001f\u007f]/;
+function parseHttpUrl(input, value) {
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(`input ${input}: "${value}" is not a URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new InputError(`input ${input}: only http(s) URLs are supported, got ${url.protocol}`);
+  if (url.username !== "" || url.password !== "") throw new InputError(`input ${input}: credentials in the URL are not allowed`);
+  if (url.hash !== "") throw new InputError(`input ${input}: a URL fragment is not allowed`);
+  return url;
+}
+function parseRegistry(value) {
+  if (value === "") throw new InputError("input registry is required (e.g. registry.example.com or registry.example.com:5000)");
+  if (CONTROL.test(value) || /\s/.test(value)) throw new InputError("input registry must not contain whitespace");
+  const url = parseHttpUrl("registry", value.includes("://") ? value : `https://${value}`);
+  if (!["/", "/v2", "/v2/"].includes(url.pathname) || url.search !== "") {
+    throw new InputError(`input registry: expected a host[:port], not a path ("${value}")`);
+  }
+  return { host: url.host, baseUrl: `${url.protocol}//${url.host}` };
+}
+function parseProvider(env) {
+  const provider = getInput(env, "provider");
+  const username = getInput(env, "username");
+  if (provider !== "" && username !== "" && provider !== username) {
+    throw new InputError(`inputs provider ("${provider}") and username ("${username}") disagree; username is only an alias of provider, set one`);
+  }
+  const name = provider || username;
+  if (name === "") throw new InputError("input provider is required: the token server provider name (e.g. github-actions)");
+  if (name.includes(":") || CONTROL.test(name)) throw new InputError("input provider must not contain ':' or control characters");
+  return name;
+}
+function parseBoolean(name, value) {
+  if (["true", "True", "TRUE"].includes(value)) return true;
+  if (["false", "False", "FALSE"].includes(value)) return false;
+  throw new InputError(`input ${name}: expected true or false, got "${value}"`);
+}
+function parseRefresh(value) {
+  if (value === "" || value === "auto") return "auto";
+  return parseBoolean("refresh", value) ? "required" : "off";
+}
+function parseTokenServer(value) {
+  if (value === "") return void 0;
+  const url = parseHttpUrl("token-server", value);
+  if (url.pathname === "/") url.pathname = "/token";
+  return url;
+}
+function parseInputs(env) {
+  const registry = parseRegistry(getInput(env, "registry"));
+  const provider = parseProvider(env);
+  const audience = getInput(env, "audience") || registry.host;
+  if (CONTROL.test(audience)) throw new InputError("input audience must not contain control characters");
+  const tokenServer = parseTokenServer(getInput(env, "token-server"));
+  const refresh = parseRefresh(getInput(env, "refresh"));
+  const logoutInput = getInput(env, "logout");
+  const logout = logoutInput === "" ? true : parseBoolean("logout", logoutInput);
+  if (tokenServer && refresh === "off") throw new InputError("input token-server is set but refresh is false: the token server is only used for refresh tokens");
+  return { registry, provider, audience, ...tokenServer && { tokenServer }, refresh, logout };
+}
+
+// src/jwt.ts
+import { createHash as createHash2 } from "node:crypto";
+function sha256Hex(text) {
+  return createHash2("sha256").update(text).digest("hex");
+}
+function isCompactJwt(token) {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
+}
+function unverifiedClaims(token) {
+  if (!isCompactJwt(token)) return void 0;
+  try {
+    const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8"));
+    return typeof claims === "object" && claims !== null && !Array.isArray(claims) ? claims : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function expiryOf(token) {
+  const exp = unverifiedClaims(token)?.["exp"];
+  return typeof exp === "number" && Number.isSafeInteger(exp) ? new Date(exp * 1e3) : void 0;
+}
+
+// src/http.ts
+async function fetchWithRetry(fetchImpl, url, init, options = {}) {
+  const attempts = options.attempts ?? 3;
+  const backoffMs = options.backoffMs ?? 1e3;
+  let lastError;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, backoffMs * (attempt - 1)));
+    try {
+      const response = await fetchImpl(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs ?? 15e3) });
+      if (response.status < 500 || attempt === attempts) return response;
+      await response.body?.cancel();
+      lastError = new Error(`HTTP ${response.status}`);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw new Error(`${url.origin}${url.pathname}: ${describeError(lastError)}`);
+}
+function describeError(error) {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  return `${error.message}${cause}`;
+}
+var MAX_SUMMARY = 300;
+async function errorSummary(response) {
+  const text = (await response.text()).slice(0, 4096);
+  let message = text;
+  try {
+    const body = JSON.parse(text);
+    const first = Array.isArray(body["errors"]) ? body["errors"][0] : void 0;
+    const candidate = first?.["message"] ?? body["error_description"] ?? body["message"] ?? body["error"];
+    if (typeof candidate === "string") message = candidate;
+  } catch {
+  }
+  const clean = message.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  return `HTTP ${response.status}${clean === "" ? "" : `: ${clean.slice(0, MAX_SUMMARY)}`}`;
+}
+
+// src/oidc.ts
+var OidcTokenError = class extends Error {
+  name = "OidcTokenError";
+};
+async function requestActionsIdToken(env, audience, fetchImpl = fetch, retry = {}) {
+  const requestUrl = env["ACTIONS_ID_TOKEN_REQUEST_URL"];
+  const requestToken = env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"];
+  if (!requestUrl || !requestToken) {
+    throw new OidcTokenError(
+      "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: give the job `permissions: id-token: write` (pull_request runs from forks never get an OIDC token)"
+    );
+  }
+  let url;
+  try {
+    url = new URL(requestUrl);
+  } catch {
+    throw new OidcTokenError("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL");
+  }
+  url.searchParams.set("audience", audience);
+  let response;
+  try {
+    response = await fetchWithRetry(fetchImpl, url, { headers: { Authorization: `Bearer ${requestToken}`, Accept: "application/json" } }, retry);
+  } catch (error) {
+    throw new OidcTokenError(`cannot get the Actions OIDC token: ${error.message}`);
+  }
+  if (!response.ok) throw new OidcTokenError(`the Actions OIDC token request failed: ${await errorSummary(response)}`);
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    throw new OidcTokenError("the Actions OIDC token response is not JSON");
+  }
+  const value = typeof body === "object" && body !== null ? body["value"] : void 0;
+  if (typeof value !== "string" || !isCompactJwt(value)) throw new OidcTokenError("the Actions OIDC token response has no JWT in `value`");
+  return value;
+}
+
+// src/state.ts
+var STATE = {
+  config: "config",
+  registry: "registry",
+  /** SHA-256 of the entry main wrote: post removes the entry only if it is still that one. */
+  fingerprint: "fingerprint",
+  logout: "logout"
+};
+
+// ../protocol/src/www-authenticate.ts
+var TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+function parseWwwAuthenticate(header) {
+  const challenges = [];
+  let i = 0;
+  const n = header.length;
+  const skipSpace = () => {
+    while (i < n && (header[i] === " " || header[i] === "	")) i++;
+  };
+  const readToken = () => {
+    const start = i;
+    while (i < n && TOKEN_CHAR.test(header[i])) i++;
+    return header.slice(start, i);
+  };
+  const readQuoted = () => {
+    i++;
+    let out = "";
+    while (i < n) {
+      const c = header[i];
+      if (c === "\\" && i + 1 < n) {
+        out += header[i + 1];
+        i += 2;
+      } else if (c === '"') {
+        i++;
+        return out;
+      } else {
+        out += c;
+        i++;
+      }
+    }
+    return void 0;
+  };
+  while (i < n) {
+    skipSpace();
+    while (i < n && header[i] === ",") {
+      i++;
+      skipSpace();
+    }
+    if (i >= n) break;
+    const scheme = readToken();
+    if (scheme === "") return challenges;
+    const current = { scheme, params: {} };
+    challenges.push(current);
+    for (; ; ) {
+      skipSpace();
+      const save = i;
+      const name = readToken();
+      skipSpace();
+      if (name === "" || header[i] !== "=") {
+        i = save;
+        break;
+      }
+      i++;
+      skipSpace();
+      let value;
+      if (header[i] === '"') value = readQuoted();
+      else value = readToken();
+      if (value === void 0) return challenges;
+      current.params[name.toLowerCase()] = value;
+      skipSpace();
+      if (header[i] === ",") {
+        i++;
+        continue;
+      }
+      break;
+    }
+  }
+  return challenges;
+}
+function parseBearerChallenge(header) {
+  const bearer = parseWwwAuthenticate(header).find((c) => c.scheme.toLowerCase() === "bearer");
+  const realm = bearer?.params["realm"];
+  if (!bearer || realm === void 0) return void 0;
+  const { service, scope, error } = bearer.params;
+  return {
+    realm,
+    ...service !== void 0 && { service },
+    ...scope !== void 0 && { scope },
+    ...error !== void 0 && { error },
+    ...bearer.params["error_description"] !== void 0 && { errorDescription: bearer.params["error_description"] }
+  };
+}
+
+// src/token-server.ts
+var CLIENT_ID = "jwt-registry-auth-action";
+var TokenServerError = class extends Error {
+  name = "TokenServerError";
+  /** The token server answered and said no: the OIDC token (or its provider) is not accepted. */
+  refused;
+  constructor(message, refused = false) {
+    super(message);
+    this.refused = refused;
+  }
+};
+var isLoopback = (url) => url.hostname === "localhost" || url.hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+function checkRealm(realm, registry) {
+  if (realm.protocol === "https:") return;
+  if (realm.protocol === "http:" && (registry.baseUrl.startsWith("http:") || isLoopback(realm))) return;
+  throw new TokenServerError(`refusing to send the OIDC token to ${realm.origin}: the token server must use https`);
+}
+async function discoverTokenEndpoint(registry, tokenServer, fetchImpl = fetch, retry = {}) {
+  let header = null;
+  let failure;
+  try {
+    const response = await fetchWithRetry(fetchImpl, new URL("/v2/", registry.baseUrl), { headers: { Accept: "application/json" } }, retry);
+    await response.body?.cancel();
+    header = response.status === 401 ? response.headers.get("www-authenticate") : null;
+    if (header === null) failure = `GET ${registry.baseUrl}/v2/ answered ${response.status} without a token challenge`;
+  } catch (error) {
+    failure = `GET ${registry.baseUrl}/v2/ failed: ${error.message}`;
+  }
+  const challenge = header === null ? void 0 : parseBearerChallenge(header);
+  if (header !== null && challenge === void 0) failure = `${registry.host} does not use token auth (WWW-Authenticate: ${header.slice(0, 100)})`;
+  let realm;
+  if (tokenServer) realm = new URL(tokenServer);
+  else if (challenge) {
+    try {
+      realm = new URL(challenge.realm, registry.baseUrl);
+    } catch {
+      return { found: false, reason: `${registry.host}'s challenge has an unusable realm` };
+    }
+  } else return { found: false, reason: failure ?? "no token challenge" };
+  checkRealm(realm, registry);
+  return { found: true, endpoint: { realm, service: challenge?.service ?? registry.host } };
+}
+async function fetchRefreshToken(endpoint, provider, jwt, fetchImpl = fetch, retry = {}) {
+  const url = new URL(endpoint.realm);
+  url.searchParams.set("account", provider);
+  url.searchParams.set("client_id", CLIENT_ID);
+  url.searchParams.set("offline_token", "true");
+  url.searchParams.set("service", endpoint.service);
+  const basic = Buffer.from(`${provider}:${jwt}`, "utf8").toString("base64");
+  let response;
+  try {
+    response = await fetchWithRetry(fetchImpl, url, { headers: { Authorization: `Basic ${basic}`, Accept: "application/json" } }, retry);
+  } catch (error) {
+    throw new TokenServerError(`cannot reach the token server: ${error.message}`);
+  }
+  if (response.status === 401 || response.status === 403) {
+    throw new TokenServerError(`the token server at ${url.origin} refused the OIDC token for provider "${provider}": ${await errorSummary(response)}`, true);
+  }
+  if (!response.ok) throw new TokenServerError(`the token server at ${url.origin} failed: ${await errorSummary(response)}`);
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    throw new TokenServerError(`the token server at ${url.origin} answered with something that is not JSON`);
+  }
+  const refreshToken = typeof body === "object" && body !== null ? body["refresh_token"] : void 0;
+  if (refreshToken === void 0 || refreshToken === "") return {};
+  if (typeof refreshToken !== "string" || /[\s\u0000-\u001f]/.test(refreshToken)) throw new TokenServerError("the token server's refresh_token is not a token string");
+  return { refreshToken };
+}
+
+// src/login.ts
+async function obtainRefreshToken(inputs, jwt, runner2, deps) {
+  if (inputs.refresh === "off") return void 0;
+  const fallBack = (why) => {
+    if (inputs.refresh === "required") throw new TokenServerError(`refresh is true but ${why}`);
+    runner2.warning(`No refresh token (${why}); logging in with the OIDC token as the password instead`);
+    return void 0;
+  };
+  const discovery = await discoverTokenEndpoint(inputs.registry, inputs.tokenServer, deps.fetch, deps.retry);
+  if (!discovery.found) return fallBack(`no token server found: ${discovery.reason}`);
+  runner2.info(`Token server: ${discovery.endpoint.realm.origin}${discovery.endpoint.realm.pathname} (service ${discovery.endpoint.service})`);
+  try {
+    const grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, deps.fetch, deps.retry);
+    return grant.refreshToken ?? fallBack(`the token server gave none (refresh tokens are off for provider "${inputs.provider}")`);
+  } catch (error) {
+    if (error instanceof TokenServerError && !error.refused) return fallBack(error.message);
+    throw error;
+  }
+}
+function describeExpiry(expiresAt) {
+  return expiresAt ? `expires ${expiresAt.toISOString()}` : "expiry unknown";
+}
+async function login(env, runner2, deps = {}) {
+  const inputs = parseInputs(env);
+  const jwt = await requestActionsIdToken(env, inputs.audience, deps.fetch, deps.retry);
+  runner2.mask(jwt);
+  const subject = unverifiedClaims(jwt)?.["sub"];
+  runner2.info(`Got the job's OIDC token for audience ${inputs.audience}: sub ${typeof subject === "string" ? subject : "?"}, sha256 ${sha256Hex(jwt)}, ${describeExpiry(expiryOf(jwt))}`);
+  const refreshToken = await obtainRefreshToken(inputs, jwt, runner2, deps);
+  let entry;
+  let expiresAt;
+  if (refreshToken !== void 0) {
+    runner2.mask(refreshToken);
+    entry = identityTokenEntry(inputs.provider, refreshToken);
+    expiresAt = expiryOf(refreshToken);
+  } else {
+    entry = passwordEntry(inputs.provider, jwt);
+    expiresAt = expiryOf(jwt);
+  }
+  runner2.mask(entry.auth);
+  const configPath = dockerConfigPath(env, deps.home);
+  if (inputs.logout) {
+    runner2.saveState(STATE.config, configPath);
+    runner2.saveState(STATE.registry, inputs.registry.host);
+    runner2.saveState(STATE.fingerprint, entryFingerprint(entry));
+  } else runner2.saveState(STATE.logout, "false");
+  const result = addLogin(configPath, inputs.registry.host, entry);
+  if (result.replaced) runner2.warning(`Replaced the existing login for ${inputs.registry.host} in ${configPath}`);
+  if (result.shadowedBy !== void 0) {
+    runner2.warning(`${configPath} sets ${result.shadowedBy}: docker asks that helper for ${inputs.registry.host} and will not use this login`);
+  }
+  runner2.setOutput("registry", inputs.registry.host);
+  runner2.setOutput("expires-at", expiresAt?.toISOString() ?? "");
+  const credential = refreshToken !== void 0 ? "identitytoken" : "password";
+  const how = credential === "identitytoken" ? "a refresh token" : "the OIDC token as password (later steps fail after it expires; a token server with refresh tokens avoids that)";
+  const elapsed = deps.elapsedMs ? ` in ${Math.round(deps.elapsedMs())} ms` : "";
+  runner2.info(`Logged in to ${inputs.registry.host} as ${inputs.provider} with ${how}, ${describeExpiry(expiresAt)}; wrote ${configPath}${elapsed}`);
+  return { host: inputs.registry.host, configPath, credential, ...expiresAt && { expiresAt } };
+}
+
+// src/step.ts
+async function runStep(runner2, body) {
+  try {
+    await body();
+  } catch (error) {
+    runner2.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  }
+}
+
+// src/main.ts
+var runner = githubRunner(process.env);
+await runStep(runner, () => login(process.env, runner, { elapsedMs: () => performance.now() }));
