@@ -1,0 +1,271 @@
+/**
+ * The token endpoint end to end inside workerd: real local D1 and KV, the
+ * loopback OIDC issuer, and the Worker's own fetch handler.
+ */
+import { env, SELF } from "cloudflare:test";
+import { createLocalJWKSet, decodeProtectedHeader, type JWK } from "jose";
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
+import { REFRESH_TOKEN_TYP, verifyRegistryToken } from "@jwt-registry-auth/protocol";
+import worker from "../src/index.ts";
+import { discoveryProvider, freshIssuer, mint, putProviders } from "./providers.ts";
+import { resetPolicyCache } from "../src/policy/store.ts";
+
+const SERVICE = "registry.test";
+const TOKEN_ISSUER = "test-token-issuer";
+
+let issuer: string;
+let logs: string[];
+
+const github = (owner = "acme", extra: Record<string, unknown> = {}) => ({
+  sub: `repo:${owner}/app:ref:refs/heads/main`,
+  aud: `https://${SERVICE}`,
+  repository: `${owner}/app`,
+  repository_owner: owner,
+  repository_owner_id: "1234",
+  ref: "refs/heads/main",
+  ...extra,
+});
+
+const basic = (user: string, pass: string) => `Basic ${btoa(`${user}:${pass}`)}`;
+
+async function tokenGet(query: string, auth?: string): Promise<Response> {
+  return SELF.fetch(`http://token.test/token?${query}`, auth === undefined ? {} : { headers: { Authorization: auth } });
+}
+
+async function registryKeys() {
+  const jwks = (await (await SELF.fetch("http://token.test/.well-known/jwks.json")).json()) as { keys: JWK[] };
+  return createLocalJWKSet(jwks);
+}
+
+beforeEach(async () => {
+  issuer = freshIssuer(inject("githubIssuer"));
+  resetPolicyCache();
+  await putProviders([
+    discoveryProvider("gha", issuer, {
+      authn: 'claims.repository_owner_id == "1234"',
+      authz: 'scope.type == "repository" && scope.name.startsWith(claims.repository_owner + "/") && (scope.action == "pull" || (scope.action == "push" && claims.ref == "refs/heads/main"))',
+    }),
+    discoveryProvider("catalog", issuer, { authz: "true" }),
+  ]);
+  logs = [];
+  vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+    logs.push(String(line));
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("password grant", () => {
+  it("issues a registry token Distribution accepts, granting only what the policy allows", async () => {
+    const jwt = await mint(issuer, github());
+    const res = await tokenGet(`account=gha&service=${SERVICE}&scope=repository:acme/app:pull,push&scope=repository:other/app:pull`, basic("gha", jwt));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body["token"]).toBe(body["access_token"]);
+    expect(body["expires_in"]).toBe(300);
+    expect(body["issued_at"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    expect(body).not.toHaveProperty("refresh_token");
+
+    const token = body["token"] as string;
+    const header = decodeProtectedHeader(token);
+    expect(header).toMatchObject({ alg: "ES256", typ: "JWT" });
+    expect(typeof header.kid).toBe("string");
+    expect(header.x5c).toHaveLength(1);
+    expect(header.x5c?.[0]).toMatch(/^[A-Za-z0-9+/]+=*$/); // std base64, not base64url
+
+    const verified = await verifyRegistryToken(token, await registryKeys(), { issuer: TOKEN_ISSUER, audience: SERVICE });
+    expect(verified.ok).toBe(true);
+    if (!verified.ok) return;
+    expect(typeof verified.claims.aud).toBe("string");
+    expect(Number.isInteger(verified.claims.exp)).toBe(true);
+    expect(verified.claims.sub).toBe("gha:repo:acme/app:ref:refs/heads/main");
+    expect(verified.claims.access).toEqual([{ type: "repository", name: "acme/app", actions: ["pull", "push"] }]);
+
+    const line = JSON.parse(logs.find((l) => l.includes("token_request")) ?? "{}") as Record<string, unknown>;
+    expect(line).toMatchObject({ status: 200, provider: "gha", subject: "repo:acme/app:ref:refs/heads/main", granted: ["repository:acme/app:pull", "repository:acme/app:push"], refused: ["repository:other/app:pull"] });
+    expect(line["tokenSha256"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(logs.join("\n")).not.toContain(jwt);
+  });
+
+  it("treats a request without scope as a login", async () => {
+    const res = await tokenGet(`service=${SERVICE}`, basic("gha", await mint(issuer, github())));
+    expect(res.status).toBe(200);
+    const { token } = (await res.json()) as { token: string };
+    const verified = await verifyRegistryToken(token, await registryKeys(), { issuer: TOKEN_ISSUER, audience: SERVICE });
+    expect(verified.ok && verified.claims.access).toEqual([]);
+  });
+
+  it("answers the same for /auth/token (the PoC's path) and for a form POST", async () => {
+    const jwt = await mint(issuer, github());
+    expect((await SELF.fetch(`http://token.test/auth/token?service=${SERVICE}`, { headers: { Authorization: basic("gha", jwt) } })).status).toBe(200);
+    const post = await SELF.fetch("http://token.test/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "password", username: "gha", password: jwt, service: SERVICE, scope: "repository:acme/app:pull" }).toString(),
+    });
+    expect(post.status).toBe(200);
+  });
+
+  it("grants registry:catalog:* only where a policy allows it", async () => {
+    const jwt = await mint(issuer, github());
+    const refused = (await (await tokenGet(`service=${SERVICE}&scope=registry:catalog:*`, basic("gha", jwt))).json()) as { token: string };
+    const granted = (await (await tokenGet(`service=${SERVICE}&scope=registry:catalog:*`, basic("catalog", jwt))).json()) as { token: string };
+    const keys = await registryKeys();
+    const a = await verifyRegistryToken(refused.token, keys, { issuer: TOKEN_ISSUER, audience: SERVICE });
+    const b = await verifyRegistryToken(granted.token, keys, { issuer: TOKEN_ISSUER, audience: SERVICE });
+    expect(a.ok && a.claims.access).toEqual([]);
+    expect(b.ok && b.claims.access).toEqual([{ type: "registry", name: "catalog", actions: ["*"] }]);
+  });
+
+  it("keeps a scope's class in its own field", async () => {
+    const res = await tokenGet(`service=${SERVICE}&scope=repository(plugin):acme/plug:pull`, basic("catalog", await mint(issuer, github())));
+    const { token } = (await res.json()) as { token: string };
+    const verified = await verifyRegistryToken(token, await registryKeys(), { issuer: TOKEN_ISSUER, audience: SERVICE });
+    expect(verified.ok && verified.claims.access).toEqual([{ type: "repository", class: "plugin", name: "acme/plug", actions: ["pull"] }]);
+  });
+});
+
+describe("refusals", () => {
+  const expectUnauthorized = async (res: Response, reason: string) => {
+    expect(res.status).toBe(401);
+    expect(res.headers.get("WWW-Authenticate")).toMatch(/^Basic realm=/);
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    const body = (await res.json()) as { errors: { code: string; detail: { reason: string } }[] };
+    expect(body.errors[0]?.code).toBe("UNAUTHORIZED");
+    expect(body.errors[0]?.detail.reason).toBe(reason);
+  };
+
+  it("refuses an authn condition that says no, with 401", async () => {
+    const jwt = await mint(issuer, github("acme", { repository_owner_id: "999" }));
+    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("gha", jwt)), "authn_condition");
+  });
+
+  it("refuses an unknown provider, garbage Basic credentials and no credentials", async () => {
+    const jwt = await mint(issuer, github());
+    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("nope", jwt)), "unknown_provider");
+    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, "Basic %%%garbage"), "bad_credentials");
+    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, "Bearer x"), "bad_credentials");
+    await expectUnauthorized(await tokenGet(`service=${SERVICE}`), "no_credentials");
+  });
+
+  it("refuses a workload token for another audience or from another issuer", async () => {
+    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("gha", await mint(issuer, github("acme", { aud: "https://elsewhere" })))), "wrong_audience");
+    const stranger = freshIssuer(inject("githubIssuer"));
+    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("gha", await mint(stranger, { ...github(), iss: issuer }))), "unknown_key");
+  });
+
+  it("rejects malformed scopes with 400 and a precise message, before any verification", async () => {
+    const res = await tokenGet(`service=${SERVICE}&scope=repository:../etc:pull`, basic("gha", "not-a-jwt"));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { errors: { message: string }[] }).errors[0]?.message).toContain("invalid repository name");
+  });
+
+  it("never echoes the presented token in a body or a log line", async () => {
+    const jwt = await mint(issuer, github("acme", { aud: "https://elsewhere" }));
+    const res = await tokenGet(`service=${SERVICE}`, basic("gha", jwt));
+    const text = await res.text();
+    expect(text).not.toContain(jwt);
+    expect(text).not.toContain(jwt.split(".")[1]);
+    expect(logs.join("\n")).not.toContain(jwt.split(".")[1]);
+  });
+});
+
+describe("refresh tokens", () => {
+  async function login(): Promise<string> {
+    const res = await tokenGet(`account=gha&client_id=docker&offline_token=true&service=${SERVICE}`, basic("gha", await mint(issuer, github())));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { refresh_token?: string };
+    expect(typeof body.refresh_token).toBe("string");
+    return body.refresh_token as string;
+  }
+  const refresh = (refreshToken: string, scope: string, service = SERVICE) =>
+    SELF.fetch("http://token.test/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ client_id: "registry-client", grant_type: "refresh_token", refresh_token: refreshToken, scope, service }).toString(),
+    });
+
+  it("logs in with offline_token and refreshes with today's policy", async () => {
+    const rt = await login();
+    expect(decodeProtectedHeader(rt).typ).toBe(REFRESH_TOKEN_TYP);
+    const res = await refresh(rt, "repository:acme/app:pull repository:evil/app:push");
+    expect(res.status).toBe(200);
+    const { token } = (await res.json()) as { token: string };
+    const verified = await verifyRegistryToken(token, await registryKeys(), { issuer: TOKEN_ISSUER, audience: SERVICE });
+    expect(verified.ok && verified.claims.access).toEqual([{ type: "repository", name: "acme/app", actions: ["pull"] }]);
+
+    // The policy changes: the same refresh token now gets what the new policy allows.
+    resetPolicyCache();
+    await putProviders([discoveryProvider("gha", issuer, { authz: 'scope.name == "evil/app"' })]);
+    const after = (await (await refresh(rt, "repository:acme/app:pull repository:evil/app:push")).json()) as { token: string };
+    const again = await verifyRegistryToken(after.token, await registryKeys(), { issuer: TOKEN_ISSUER, audience: SERVICE });
+    expect(again.ok && again.claims.access).toEqual([{ type: "repository", name: "evil/app", actions: ["push"] }]);
+  });
+
+  it("fails once the provider is gone, or for another service", async () => {
+    const rt = await login();
+    expect((await refresh(rt, "repository:acme/app:pull", "other.service")).status).toBe(401);
+    resetPolicyCache();
+    await putProviders([]);
+    const res = await refresh(rt, "repository:acme/app:pull");
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { errors: { detail: { reason: string } }[] }).errors[0]?.detail.reason).toBe("provider_gone");
+  });
+
+  it("never passes for a registry token, nor a registry token for it", async () => {
+    const rt = await login();
+    const asRegistryToken = await verifyRegistryToken(rt, await registryKeys(), { issuer: TOKEN_ISSUER, audience: SERVICE });
+    expect(asRegistryToken).toMatchObject({ ok: false });
+    const { token } = (await (await tokenGet(`service=${SERVICE}`, basic("gha", await mint(issuer, github())))).json()) as { token: string };
+    const res = await refresh(token, "repository:acme/app:pull");
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { errors: { detail: { reason: string } }[] }).errors[0]?.detail.reason).toBe("wrong_type");
+  });
+
+  it("is not issued when the provider disables refresh, and the login still works", async () => {
+    resetPolicyCache();
+    await putProviders([discoveryProvider("gha", issuer, { refreshSeconds: 0 })]);
+    const res = await tokenGet(`offline_token=true&service=${SERVICE}`, basic("gha", await mint(issuer, github())));
+    expect(res.status).toBe(200);
+    expect(await res.json()).not.toHaveProperty("refresh_token");
+  });
+});
+
+describe("settings and key endpoints", () => {
+  const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
+
+  it.each([
+    ["SIGNING_KEY", { SIGNING_KEY: undefined }],
+    ["TOKEN_ISSUER", { TOKEN_ISSUER: "" }],
+    ["TOKEN_TTL_SECONDS", { TOKEN_TTL_SECONDS: "5 minutes" }],
+    ["ALLOW_HTTP_LOOPBACK_ISSUERS", { ALLOW_HTTP_LOOPBACK_ISSUERS: "yes" }],
+  ])("fails every request with a 500 naming %s when it is missing or invalid", async (setting, patch) => {
+    for (const path of ["/token?service=x", "/healthz", "/.well-known/jwks.json"]) {
+      const res = await worker.fetch(new Request(`http://token.test${path}`), { ...env, ...patch }, ctx);
+      expect(res.status).toBe(500);
+      const body = (await res.json()) as { errors: { message: string; detail: { setting: string } }[] };
+      expect(body.errors[0]?.detail.setting).toBe(setting);
+      expect(body.errors[0]?.message).toContain(setting);
+    }
+  });
+
+  it("only issues for ALLOWED_SERVICES when set", async () => {
+    const jwt = await mint(issuer, github());
+    const res = await worker.fetch(new Request(`http://token.test/token?service=${SERVICE}`, { headers: { Authorization: basic("gha", jwt) } }), { ...env, ALLOWED_SERVICES: "other.registry" }, ctx);
+    expect(res.status).toBe(400);
+    const ok = await worker.fetch(new Request(`http://token.test/token?service=${SERVICE}`, { headers: { Authorization: basic("gha", jwt) } }), { ...env, ALLOWED_SERVICES: `other.registry, ${SERVICE}` }, ctx);
+    expect(ok.status).toBe(200);
+  });
+
+  it("publishes the signing certificates and JWKS", async () => {
+    const pem = await (await SELF.fetch("http://token.test/certs.pem")).text();
+    expect(pem).toContain("-----BEGIN CERTIFICATE-----");
+    const jwks = (await (await SELF.fetch("http://token.test/.well-known/jwks.json")).json()) as { keys: JWK[] };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).not.toHaveProperty("d");
+    expect((await SELF.fetch("http://token.test/healthz")).status).toBe(200);
+  });
+});
