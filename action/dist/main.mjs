@@ -97,8 +97,7 @@ function getInput(env, name) {
 function escapeCommandData(value) {
   return value.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 }
-function fileCommandBlock(name, value) {
-  const delimiter = `ghadelimiter_${randomUUID()}`;
+function fileCommandBlock(name, value, delimiter = `ghadelimiter_${randomUUID()}`) {
   if (name.includes(delimiter) || value.includes(delimiter)) {
     throw new Error(`refusing to write ${name}: its value contains the delimiter`);
   }
@@ -458,13 +457,14 @@ async function obtainRefreshToken(inputs, jwt, runner2, deps) {
   const discovery = await discoverTokenEndpoint(inputs.registry, inputs.tokenServer, deps.fetch, deps.retry);
   if (!discovery.found) return fallBack(`no token server found: ${discovery.reason}`);
   runner2.info(`Token server: ${discovery.endpoint.realm.origin}${discovery.endpoint.realm.pathname} (service ${discovery.endpoint.service})`);
+  let grant;
   try {
-    const grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, deps.fetch, deps.retry);
-    return grant.refreshToken ?? fallBack(`the token server gave none (refresh tokens are off for provider "${inputs.provider}")`);
+    grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, deps.fetch, deps.retry);
   } catch (error) {
     if (error instanceof TokenServerError && !error.refused) return fallBack(error.message);
     throw error;
   }
+  return grant.refreshToken ?? fallBack(`the token server gave none (refresh tokens are off for provider "${inputs.provider}")`);
 }
 function describeExpiry(expiresAt) {
   return expiresAt ? `expires ${expiresAt.toISOString()}` : "expiry unknown";

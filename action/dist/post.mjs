@@ -78,8 +78,7 @@ function getState(env, name) {
 function escapeCommandData(value) {
   return value.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
 }
-function fileCommandBlock(name, value) {
-  const delimiter = `ghadelimiter_${randomUUID()}`;
+function fileCommandBlock(name, value, delimiter = `ghadelimiter_${randomUUID()}`) {
   if (name.includes(delimiter) || value.includes(delimiter)) {
     throw new Error(`refusing to write ${name}: its value contains the delimiter`);
   }

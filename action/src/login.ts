@@ -40,14 +40,15 @@ async function obtainRefreshToken(inputs: ActionInputs, jwt: string, runner: Run
   const discovery = await discoverTokenEndpoint(inputs.registry, inputs.tokenServer, deps.fetch, deps.retry);
   if (!discovery.found) return fallBack(`no token server found: ${discovery.reason}`);
   runner.info(`Token server: ${discovery.endpoint.realm.origin}${discovery.endpoint.realm.pathname} (service ${discovery.endpoint.service})`);
+  let grant;
   try {
-    const grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, deps.fetch, deps.retry);
-    return grant.refreshToken ?? fallBack(`the token server gave none (refresh tokens are off for provider "${inputs.provider}")`);
+    grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, deps.fetch, deps.retry);
   } catch (error) {
     // A refusal means the JWT itself is not accepted: as a password it would fail later, less clearly.
     if (error instanceof TokenServerError && !error.refused) return fallBack(error.message);
     throw error;
   }
+  return grant.refreshToken ?? fallBack(`the token server gave none (refresh tokens are off for provider "${inputs.provider}")`);
 }
 
 function describeExpiry(expiresAt: Date | undefined): string {

@@ -30,8 +30,7 @@ export function escapeCommandData(value: string): string {
  * One `name<<DELIM` block. The delimiter is random so a value cannot close it
  * early; a value containing it anyway is refused rather than written corrupt.
  */
-export function fileCommandBlock(name: string, value: string): string {
-  const delimiter = `ghadelimiter_${randomUUID()}`;
+export function fileCommandBlock(name: string, value: string, delimiter = `ghadelimiter_${randomUUID()}`): string {
   if (name.includes(delimiter) || value.includes(delimiter)) {
     throw new Error(`refusing to write ${name}: its value contains the delimiter`);
   }

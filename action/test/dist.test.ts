@@ -1,0 +1,89 @@
+/**
+ * The committed bundle: identical to a fresh build, and runnable as the runner
+ * runs it — `node dist/main.mjs` then `node dist/post.mjs`, from a directory
+ * with no node_modules anywhere above it.
+ */
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startOidcIssuer, type OidcIssuer } from "@jwt-registry-auth/testkit/oidc-issuer";
+import { parse as parseYaml } from "yaml";
+import { startActionsOidcEndpoint, type ActionsOidcEndpoint } from "./actions-oidc-endpoint.ts";
+import { DIST_DIR, runStep } from "./github-runner.ts";
+
+const ACTION_DIR = join(DIST_DIR, "..");
+
+describe("dist/", () => {
+  it("matches a fresh esbuild build (run `npm run build -w action` and commit dist/ if this fails)", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [join(ACTION_DIR, "build.mjs"), "--check"]);
+    expect(stdout).toContain("dist/ matches a fresh build");
+  });
+
+  it("is what action.yml runs, with node24, main and post", () => {
+    const action = parseYaml(readFileSync(join(ACTION_DIR, "action.yml"), "utf8")) as { runs: Record<string, string>; inputs: Record<string, unknown> };
+    expect(action.runs).toEqual({ using: "node24", main: "dist/main.mjs", post: "dist/post.mjs" });
+    expect(Object.keys(action.inputs)).toEqual(["registry", "provider", "username", "audience", "token-server", "refresh", "logout"]);
+  });
+});
+
+describe("the bundle run as GitHub runs it", () => {
+  let issuer: OidcIssuer;
+  let oidc: ActionsOidcEndpoint;
+  let bundle: string;
+  beforeAll(async () => {
+    issuer = await startOidcIssuer();
+    oidc = await startActionsOidcEndpoint(issuer);
+    // Outside the repository: nothing to resolve imports from but the bundle itself.
+    bundle = mkdtempSync(join(tmpdir(), "action-bundle-"));
+    for (const file of ["main.mjs", "post.mjs"]) copyFileSync(join(DIST_DIR, file), join(bundle, file));
+  });
+  afterAll(async () => {
+    await oidc.close();
+    await issuer.close();
+  });
+
+  it("main logs in, sets outputs and masks; post removes exactly that entry", async () => {
+    const dockerConfig = mkdtempSync(join(tmpdir(), "action-docker-"));
+    const configPath = join(dockerConfig, "config.json");
+    const foreign = { auths: { "ghcr.io": { auth: "eDp5" } }, credHelpers: { "gcr.io": "gcloud" } };
+    writeFileSync(configPath, JSON.stringify(foreign));
+    const env = { ...oidc.env, DOCKER_CONFIG: dockerConfig };
+
+    const main = await runStep(join(bundle, "main.mjs"), { inputs: { registry: "http://127.0.0.1:5999", username: "github", refresh: "false" }, env });
+    expect(main.errors).toEqual([]);
+    expect(main.exitCode).toBe(0);
+    const jwt = oidc.issued.at(-1) as string;
+    const auth = Buffer.from(`github:${jwt}`).toString("base64");
+    expect(JSON.parse(readFileSync(configPath, "utf8"))).toEqual({ ...foreign, auths: { ...foreign.auths, "127.0.0.1:5999": { auth } } });
+    expect(statSync(configPath).mode & 0o777).toBe(0o600);
+    expect(main.outputs["registry"]).toBe("127.0.0.1:5999");
+    expect(main.outputs["expires-at"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+    expect(main.masks).toEqual(expect.arrayContaining([jwt, auth]));
+    // Every secret is registered before it could appear, and never appears unmasked anyway.
+    expect(main.stdout.replace(/^::add-mask::.*$/gm, "")).not.toContain(jwt);
+    expect(main.stdout).toMatch(/Logged in to 127\.0\.0\.1:5999 as github .* in \d+ ms/);
+
+    const post = await runStep(join(bundle, "post.mjs"), { inputs: {}, env, state: main.state });
+    expect(post.exitCode).toBe(0);
+    expect(JSON.parse(readFileSync(configPath, "utf8"))).toEqual(foreign);
+  });
+
+  it("fails with ::error:: and exit 1 when the job lacks id-token: write, writing nothing", async () => {
+    const dockerConfig = mkdtempSync(join(tmpdir(), "action-docker-"));
+    const main = await runStep(join(bundle, "main.mjs"), { inputs: { registry: "127.0.0.1:5999", provider: "github" }, env: { DOCKER_CONFIG: dockerConfig } });
+    expect(main.exitCode).toBe(1);
+    expect(main.errors).toEqual([expect.stringContaining("give the job `permissions: id-token: write`")]);
+    expect(main.stderr).toBe("");
+    expect(main.state).toEqual({});
+    expect(() => statSync(join(dockerConfig, "config.json"))).toThrow(/ENOENT/);
+  });
+
+  it("fails with ::error:: and exit 1 on a bad input", async () => {
+    const main = await runStep(join(bundle, "main.mjs"), { inputs: { registry: "registry.example.com/acme/app", provider: "github" }, env: oidc.env });
+    expect(main.exitCode).toBe(1);
+    expect(main.errors).toEqual(['input registry: expected a host[:port], not a path ("registry.example.com/acme/app")']);
+  });
+});
