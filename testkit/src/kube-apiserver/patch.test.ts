@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyJsonPatch, applyMergePatch } from "./patch.ts";
-import { StatusError } from "./status.ts";
+import type { StatusError } from "./status.ts";
 
 describe("merge patch (RFC 7386)", () => {
   it("merges objects, replaces arrays, deletes on null", () => {

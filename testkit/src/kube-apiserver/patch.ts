@@ -12,11 +12,9 @@ const isObject = (v: unknown): v is Record<string, Json> => typeof v === "object
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return patch;
   const result: Record<string, unknown> = isObject(target) ? { ...target } : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else result[key] = applyMergePatch(result[key], value);
-  }
-  return result;
+  for (const [key, value] of Object.entries(patch)) result[key] = value === null ? undefined : applyMergePatch(result[key], value);
+  // JSON has no undefined: a null in the patch removes the member.
+  return Object.fromEntries(Object.entries(result).filter(([, value]) => value !== undefined));
 }
 
 export interface JsonPatchOp {
@@ -73,7 +71,7 @@ function remove(doc: unknown, path: string): unknown {
   if (Array.isArray(parent)) return parent.splice(arrayIndex(parent, key, path, false), 1)[0];
   if (!Object.hasOwn(parent, key)) throw unprocessable(`doc is missing path: "${path}"`);
   const old = parent[key];
-  delete parent[key];
+  Reflect.deleteProperty(parent, key);
   return old;
 }
 
