@@ -1,0 +1,32 @@
+/**
+ * The two policy decisions the /token handler asks for. Fail closed: a
+ * condition that errors or yields a non-bool refuses, and the reason says why.
+ */
+import { claimsToCel, scopeToCel, type ScopeInput } from "./cel-values.ts";
+import { evaluateCondition, type CompiledCondition, type ConditionBindings } from "./condition.ts";
+import type { LoadedProvider } from "./provider.ts";
+
+export interface Decision {
+  readonly allowed: boolean;
+  readonly reason: string;
+}
+
+function decide(condition: CompiledCondition | undefined, bindings: () => ConditionBindings, absent: string): Decision {
+  if (condition === undefined) return { allowed: true, reason: absent };
+  const outcome = evaluateCondition(condition, bindings());
+  if (!outcome.ok) return { allowed: false, reason: `${condition.kind} condition failed: ${outcome.error}` };
+  return { allowed: outcome.value, reason: `${condition.kind} condition is ${outcome.value}` };
+}
+
+export function evaluateAuthn(p: LoadedProvider, input: { service: string; claims: Record<string, unknown> }): Decision {
+  return decide(p.authn, () => ({ service: input.service, claims: claimsToCel(input.claims) }), "no authn condition: every verified token authenticates");
+}
+
+/** Called once per requested (type, name, action). */
+export function evaluateAuthz(p: LoadedProvider, input: { service: string; claims: Record<string, unknown>; scope: ScopeInput }): Decision {
+  return decide(
+    p.authz,
+    () => ({ service: input.service, claims: claimsToCel(input.claims), scope: scopeToCel(input.scope) }),
+    "no authz condition: every requested scope is granted",
+  );
+}

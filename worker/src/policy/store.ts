@@ -1,0 +1,160 @@
+/**
+ * The D1 policy store as the /token handler sees it: compiled providers cached
+ * in isolate memory, revalidated with one cheap read of `policy_version` at
+ * most every REVALIDATE_MS, reloaded only when that version changed.
+ *
+ * - A provider is compiled on first use per version, and a new version reuses
+ *   every provider whose stored JSON didn't change.
+ * - A broken row (bad JSON, invalid config, a condition that no longer
+ *   compiles) makes that provider `ok: false`; the others are unaffected.
+ * - Concurrent revalidations share one D1 read.
+ * - D1 unreachable: a cache last confirmed at most MAX_STALE_MS ago keeps
+ *   serving; otherwise lookupProvider throws PolicyStoreUnavailableError (fail
+ *   closed — map it to a 503).
+ */
+import { validateProviderConfig } from "../providers/validate.ts";
+import { compileProvider, describeProviderIssue, type LoadedProvider } from "./provider.ts";
+
+export type { LoadedProvider } from "./provider.ts";
+export { evaluateAuthn, evaluateAuthz, type Decision } from "./evaluate.ts";
+
+/** How long a confirmed version is trusted before D1 is asked again. */
+export const REVALIDATE_MS = 2_000;
+/** How long a cache keeps serving while D1 can't be read. */
+export const MAX_STALE_MS = 10 * 60_000;
+
+export type ProviderLookup =
+  | { readonly found: false }
+  | { readonly found: true; readonly ok: true; readonly provider: LoadedProvider }
+  | { readonly found: true; readonly ok: false; readonly error: string };
+
+type Entry = { readonly ok: true; readonly provider: LoadedProvider } | { readonly ok: false; readonly error: string };
+
+interface Snapshot {
+  readonly version: number;
+  /** name → stored config JSON. */
+  readonly rows: ReadonlyMap<string, string>;
+  /** name → compiled provider, filled on first lookup. */
+  readonly compiled: Map<string, Entry>;
+  /** When D1 last confirmed this version. */
+  confirmedAt: number;
+  /** When D1 was last asked (successfully or not); drives the revalidation interval. */
+  checkedAt: number;
+}
+
+export class PolicyStoreUnavailableError extends Error {
+  override readonly name = "PolicyStoreUnavailableError";
+  readonly code = "POLICY_STORE_UNAVAILABLE";
+}
+
+interface Stats {
+  versionReads: number;
+  reloads: number;
+  compiles: number;
+}
+
+let snapshot: Snapshot | undefined;
+let inflight: Promise<void> | undefined;
+const stats: Stats = { versionReads: 0, reloads: 0, compiles: 0 };
+
+/** Test hook: forgets the isolate's cache and counters. */
+export function resetPolicyCache(): void {
+  snapshot = undefined;
+  inflight = undefined;
+  stats.versionReads = 0;
+  stats.reloads = 0;
+  stats.compiles = 0;
+}
+
+/** Counters for tests and benchmarks: D1 version reads, full reloads, provider compiles. */
+export function policyCacheStats(): Readonly<Stats> {
+  return { ...stats };
+}
+
+function versionOf(row: unknown): number {
+  const version = typeof row === "object" && row !== null && "version" in row ? row.version : undefined;
+  if (typeof version !== "number" || !Number.isInteger(version)) throw new Error("policy_version has no integer version row");
+  return version;
+}
+
+function rowsOf(results: readonly unknown[]): Map<string, string> {
+  const rows = new Map<string, string>();
+  for (const row of results) {
+    if (typeof row !== "object" || row === null || !("name" in row) || !("config" in row)) continue;
+    const { name, config } = row;
+    // A row whose name isn't text can't be looked up; one whose config isn't text fails at compile.
+    if (typeof name === "string") rows.set(name, typeof config === "string" ? config : "");
+  }
+  return rows;
+}
+
+async function revalidate(db: D1Database, now: number): Promise<void> {
+  stats.versionReads += 1;
+  const version = versionOf(await db.prepare("SELECT version FROM policy_version WHERE id = 1").first());
+  const current = snapshot;
+  if (current !== undefined && current.version === version) {
+    current.confirmedAt = now;
+    current.checkedAt = now;
+    return;
+  }
+  stats.reloads += 1;
+  // One batch is one transaction: the rows belong to the version read with them.
+  const [versionResult, rowsResult] = await db.batch([
+    db.prepare("SELECT version FROM policy_version WHERE id = 1"),
+    db.prepare("SELECT name, config FROM providers"),
+  ]);
+  const rows = rowsOf(rowsResult?.results ?? []);
+  const compiled = new Map<string, Entry>();
+  if (current !== undefined) {
+    for (const [name, entry] of current.compiled) if (current.rows.get(name) === rows.get(name)) compiled.set(name, entry);
+  }
+  snapshot = { version: versionOf(versionResult?.results[0]), rows, compiled, confirmedAt: now, checkedAt: now };
+}
+
+async function ensureFresh(db: D1Database, now: number): Promise<Snapshot> {
+  const cached = snapshot;
+  if (cached !== undefined && now - cached.checkedAt < REVALIDATE_MS) return cached;
+  inflight ??= revalidate(db, now).finally(() => {
+    inflight = undefined;
+  });
+  try {
+    await inflight;
+  } catch (e) {
+    const stale = snapshot;
+    if (stale !== undefined && now - stale.confirmedAt <= MAX_STALE_MS) {
+      stale.checkedAt = now;
+      return stale;
+    }
+    throw new PolicyStoreUnavailableError(`policy store unavailable: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (snapshot === undefined) throw new PolicyStoreUnavailableError("policy store unavailable: nothing loaded");
+  return snapshot;
+}
+
+function compileEntry(name: string, raw: string): Entry {
+  stats.compiles += 1;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: `provider ${name}: stored config is not valid JSON` };
+  }
+  const checked = validateProviderConfig(json);
+  if (!checked.ok) return { ok: false, error: `provider ${name}: stored config is invalid: ${checked.error}` };
+  if (checked.config.name !== name) return { ok: false, error: `provider ${name}: stored config is named ${checked.config.name}` };
+  const result = compileProvider(checked.config);
+  if (!result.ok) return { ok: false, error: `provider ${name}: ${result.errors.map(describeProviderIssue).join("; ")}` };
+  return { ok: true, provider: result.provider };
+}
+
+export async function lookupProvider(db: D1Database, name: string, now: number = Date.now()): Promise<ProviderLookup> {
+  const current = await ensureFresh(db, now);
+  const raw = current.rows.get(name);
+  if (raw === undefined) return { found: false };
+  let entry = current.compiled.get(name);
+  if (entry === undefined) {
+    entry = compileEntry(name, raw);
+    current.compiled.set(name, entry);
+  }
+  return entry.ok ? { found: true, ok: true, provider: entry.provider } : { found: true, ok: false, error: entry.error };
+}
