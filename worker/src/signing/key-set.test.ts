@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import type { Env } from "../env.ts";
 import { describe, expect, it } from "vitest";
 import { calculateJwkThumbprint, type JWK } from "jose";
-import { loadSigningKeys, SigningKeyError, type SigningSetting } from "./key-set.ts";
+import { checkValidity, loadSigningKeys, readSigningKeys, SigningKeyError, type SigningSetting } from "./key-set.ts";
 import { es256a, es256b, es384, expired, ed25519, rs256, rsa1024 } from "./fixtures/openssl-keys.ts";
 
 /** The ES256 key and certificate the test config made with openssl. */
@@ -127,5 +127,12 @@ describe("loadSigningKeys", () => {
     expect(error.message).toMatch(/not valid before 2020-01-01T00:00:00.000Z/);
     // Within the clock-skew leeway it loads.
     expect((await loadSigningKeys(expired.key, expired.cert, notBefore - 30)).current.alg).toBe("ES256");
+  });
+
+  it("reads an expired key set without judging it (for `keys show`); checkValidity then refuses it", async () => {
+    const set = await readSigningKeys(expired.key, expired.cert);
+    expect([set.current.notBefore, set.current.notAfter]).toEqual([Date.UTC(2020, 0, 1) / 1000, Date.UTC(2020, 0, 2) / 1000]);
+    expect(() => checkValidity(set, Date.UTC(2020, 0, 1, 12) / 1000)).not.toThrow();
+    expect(() => checkValidity(set, Date.UTC(2020, 0, 2) / 1000)).toThrow(SigningKeyError);
   });
 });

@@ -30,7 +30,8 @@ export interface SigningKey {
   readonly publicJwk: JWK;
   readonly certificateDer: Uint8Array;
   readonly certificatePem: string;
-  /** The certificate's notAfter, seconds since the epoch. */
+  /** The certificate's validity period, seconds since the epoch. */
+  readonly notBefore: number;
   readonly notAfter: number;
 }
 
@@ -174,12 +175,8 @@ function reason(error: unknown): string {
   return "unknown error";
 }
 
-interface LoadedKeySet {
-  readonly set: SigningKeySet;
-  readonly currentNotBefore: number;
-}
-
-async function buildKeySet(keyPem: string | undefined, certPem: string | undefined): Promise<LoadedKeySet> {
+/** Parses and matches the keys and certificates, without checking validity periods (see {@link checkValidity}). */
+export async function readSigningKeys(keyPem: string | undefined, certPem: string | undefined): Promise<SigningKeySet> {
   const keys = await readKeys(keyPem);
   const certs = await readCerts(certPem);
   const all: SigningKey[] = [];
@@ -194,36 +191,33 @@ async function buildKeySet(keyPem: string | undefined, certPem: string | undefin
       publicJwk: { ...key.jwk, kid: key.kid, alg: key.algorithm.alg, use: "sig" },
       certificateDer: cert.der,
       certificatePem: toPem("CERTIFICATE", cert.der),
+      notBefore: cert.info.notBefore,
       notAfter: cert.info.notAfter,
     });
   }
   const stray = certs.find((c) => !keys.some((k) => k.kid === c.kid));
   if (stray) throw new SigningKeyError("SIGNING_CERT", `SIGNING_CERT: certificate ${certs.indexOf(stray) + 1} (kid ${stray.kid}) matches no key in SIGNING_KEY`);
-  const current = all[0] as SigningKey;
-  return {
-    set: { current, all, jwks: { keys: all.map((k) => k.publicJwk) }, certificatesPem: all.map((k) => k.certificatePem).join("") },
-    currentNotBefore: (certs.find((c) => c.kid === current.kid) as ParsedCert).info.notBefore,
-  };
+  return { current: all[0] as SigningKey, all, jwks: { keys: all.map((k) => k.publicJwk) }, certificatesPem: all.map((k) => k.certificatePem).join("") };
 }
 
 function iso(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString();
 }
 
-// Registries refuse tokens whose x5c certificate (or bundle entry) is out of its validity period.
-function checkValidity({ set, currentNotBefore }: LoadedKeySet, now: number): void {
+/** Registries refuse tokens whose x5c certificate (or bundle entry) is out of its validity period. */
+export function checkValidity(set: SigningKeySet, now: number): void {
   for (const [i, key] of set.all.entries()) {
     if (key.notAfter <= now) {
       throw new SigningKeyError("SIGNING_CERT", `SIGNING_CERT: the certificate of key ${i + 1} (kid ${key.kid}) expired at ${iso(key.notAfter)}; make a new key with \`jwt-registry-auth keys generate\` and drop the expired one`);
     }
   }
-  if (currentNotBefore > now + NOT_BEFORE_LEEWAY_SECONDS) {
-    throw new SigningKeyError("SIGNING_CERT", `SIGNING_CERT: the certificate of the signing key (key 1, kid ${set.current.kid}) is not valid before ${iso(currentNotBefore)}`);
+  if (set.current.notBefore > now + NOT_BEFORE_LEEWAY_SECONDS) {
+    throw new SigningKeyError("SIGNING_CERT", `SIGNING_CERT: the certificate of the signing key (key 1, kid ${set.current.kid}) is not valid before ${iso(set.current.notBefore)}`);
   }
 }
 
 // The settings only change with a deploy, which starts new isolates: import once per isolate.
-let memo: { readonly keyPem: string | undefined; readonly certPem: string | undefined; readonly loaded: Promise<LoadedKeySet> } | undefined;
+let memo: { readonly keyPem: string | undefined; readonly certPem: string | undefined; readonly loaded: Promise<SigningKeySet> } | undefined;
 
 /**
  * Loads (once per isolate and input) and validates the signing keys. The same
@@ -232,13 +226,13 @@ let memo: { readonly keyPem: string | undefined; readonly certPem: string | unde
  */
 export async function loadSigningKeys(keyPem: string | undefined, certPem: string | undefined, now = Math.floor(Date.now() / 1000)): Promise<SigningKeySet> {
   if (memo === undefined || memo.keyPem !== keyPem || memo.certPem !== certPem) {
-    const loaded = buildKeySet(keyPem, certPem);
+    const loaded = readSigningKeys(keyPem, certPem);
     memo = { keyPem, certPem, loaded };
     loaded.catch(() => {
       if (memo?.loaded === loaded) memo = undefined;
     });
   }
-  const loaded = await memo.loaded;
-  checkValidity(loaded, now);
-  return loaded.set;
+  const set = await memo.loaded;
+  checkValidity(set, now);
+  return set;
 }
