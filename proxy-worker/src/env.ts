@@ -1,0 +1,22 @@
+/** The proxy's bindings and settings, as `proxy-worker/wrangler.toml`, `.dev.vars` and secrets define them. */
+export interface Env {
+  /** Base URL of the upstream registry, e.g. `https://ghcr.io` (its `/v2/` lives under it). */
+  readonly UPSTREAM_URL?: string;
+  /** Where clients get registry tokens: the token server's `/token` URL. */
+  readonly TOKEN_REALM?: string;
+  /** The service name tokens must be issued for (`aud`), sent in every challenge. */
+  readonly TOKEN_SERVICE?: string;
+  /** The token server's `TOKEN_ISSUER` (`iss` of its registry tokens). */
+  readonly TOKEN_ISSUER?: string;
+  /** Service binding to the token server; its `/.well-known/jwks.json` is fetched through it. */
+  readonly TOKEN_SERVER?: Fetcher;
+  /** URL of the token server's JWKS, when there is no service binding. */
+  readonly TOKEN_JWKS_URL?: string;
+  /** Inline verification keys: a JWKS document. */
+  readonly TOKEN_JWKS?: string;
+  /** Inline verification keys: PEM certificates (or public keys), concatenated. */
+  readonly TOKEN_CERTS?: string;
+  /** Upstream credentials (secrets): sent as Basic, or used for the upstream's own token dance. */
+  readonly UPSTREAM_USERNAME?: string;
+  readonly UPSTREAM_PASSWORD?: string;
+}

@@ -1,0 +1,126 @@
+/**
+ * Sends an authorised request to the upstream and shapes its answer for the
+ * client. Bodies stream both ways (a blob never sits in the Worker's memory);
+ * only an allowlist of request headers goes upstream, so the client's registry
+ * token (and anything else it sends) never reaches the upstream registry.
+ */
+import { errorResponse, type ResourceScope } from "@jwt-registry-auth/protocol";
+import { API_VERSION_HEADER } from "./challenge.ts";
+import { upstreamApiUrl } from "./settings.ts";
+import { rewriteLink, rewriteUrl, type UpstreamBase } from "./links.ts";
+import { statusError, UpstreamError, type UpstreamAuth } from "./upstream-auth.ts";
+
+/** Request headers the registry API uses; everything else the client sends stays with the proxy. */
+const FORWARDED_REQUEST_HEADERS = [
+  "accept",
+  "content-type",
+  "content-length",
+  "content-range",
+  "range",
+  "if-range",
+  "if-match",
+  "if-none-match",
+  "if-modified-since",
+  "docker-content-digest",
+  "oci-chunk-min-length",
+  "user-agent",
+];
+
+/** Response headers that describe the proxy's own connection or authentication, not the resource. */
+const DROPPED_RESPONSE_HEADERS = ["connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "set-cookie", "www-authenticate"];
+
+const BODYLESS_METHODS = ["GET", "HEAD", "DELETE"];
+
+export interface ForwardOptions {
+  readonly upstream: URL;
+  readonly auth: UpstreamAuth;
+  /** Scopes the request needs; the upstream is asked for the same ones. */
+  readonly scopes: readonly ResourceScope[];
+  /** Path and query to request upstream (as validated), relative to the upstream base. */
+  readonly upstreamPath: string;
+  readonly fetch: typeof fetch;
+}
+
+export interface Forwarded {
+  readonly response: Response;
+  readonly upstreamStatus?: number;
+}
+
+function upstreamHeaders(request: Request, proxyUrl: URL): Headers {
+  const headers = new Headers();
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = request.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  headers.set("X-Forwarded-Host", proxyUrl.host);
+  headers.set("X-Forwarded-Proto", proxyUrl.protocol.slice(0, -1));
+  return headers;
+}
+
+function clientHeaders(upstream: Response, requestUrl: URL, base: UpstreamBase, proxyOrigin: string): Headers {
+  const headers = new Headers(upstream.headers);
+  for (const name of DROPPED_RESPONSE_HEADERS) headers.delete(name);
+  const location = headers.get("Location");
+  if (location !== null) headers.set("Location", rewriteUrl(location, requestUrl, base, proxyOrigin));
+  const link = headers.get("Link");
+  if (link !== null) headers.set("Link", rewriteLink(link, requestUrl, base, proxyOrigin));
+  return headers;
+}
+
+export function upstreamErrorResponse(error: UpstreamError): Response {
+  const code = error.status === 502 ? "UNKNOWN" : "UNAVAILABLE";
+  return errorResponse(error.status, code, error.message, {
+    headers: API_VERSION_HEADER,
+    ...(error.upstreamStatus !== undefined && { detail: { upstreamStatus: error.upstreamStatus } }),
+  });
+}
+
+export async function forward(request: Request, options: ForwardOptions): Promise<Forwarded> {
+  const proxyUrl = new URL(request.url);
+  const base: UpstreamBase = { origin: options.upstream.origin, pathname: options.upstream.pathname };
+  const target = upstreamApiUrl(options.upstream, options.upstreamPath);
+  const headers = upstreamHeaders(request, proxyUrl);
+  const hasBody = !BODYLESS_METHODS.includes(request.method) && request.body !== null;
+
+  const send = async (authorization: string | undefined): Promise<Response> => {
+    if (authorization === undefined) headers.delete("Authorization");
+    else headers.set("Authorization", authorization);
+    try {
+      return await options.fetch(target, {
+        method: request.method,
+        headers,
+        body: hasBody ? request.body : null,
+        // Object-store redirects for blobs go to the client, which fetches them itself.
+        redirect: "manual",
+      });
+    } catch {
+      throw new UpstreamError(502, "the upstream registry could not be reached");
+    }
+  };
+
+  try {
+    let upstream = await send(await options.auth.authorizationFor(options.scopes));
+    if (upstream.status === 401) {
+      const challenge = upstream.headers.get("WWW-Authenticate");
+      await upstream.body?.cancel();
+      // A streamed body is gone once sent: only bodyless requests can be replayed with fresh credentials.
+      const retry = await options.auth.afterUnauthorized(challenge, options.scopes);
+      if (hasBody || retry === undefined) throw new UpstreamError(502, "the upstream registry refused the proxy's credentials", 401);
+      upstream = await send(retry);
+      if (upstream.status === 401) {
+        await upstream.body?.cancel();
+        throw new UpstreamError(502, "the upstream registry refused the proxy's credentials", 401);
+      }
+    }
+    if (upstream.status >= 500) {
+      await upstream.body?.cancel();
+      throw statusError(upstream.status);
+    }
+    const body = request.method === "HEAD" || upstream.status === 204 || upstream.status === 304 ? null : upstream.body;
+    const response = new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: clientHeaders(upstream, target, base, proxyUrl.origin) });
+    return { response, upstreamStatus: upstream.status };
+  } catch (error) {
+    if (error instanceof UpstreamError) return { response: upstreamErrorResponse(error), ...(error.upstreamStatus !== undefined && { upstreamStatus: error.upstreamStatus }) };
+    throw error;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The registry auth proxy: stands in front of one upstream registry, enforces
+ * the token server's registry tokens on every request, and forwards what they
+ * allow with the upstream's own credentials.
+ *
+ *   request → route + required access (grammar-checked) → token verified and
+ *   checked against that access → forwarded upstream, streaming → headers
+ *   rewritten back to the proxy.
+ */
+import { errorResponse, requiredAccess } from "@jwt-registry-auth/protocol";
+import { authorize } from "./authorize.ts";
+import { API_VERSION_HEADER, challengeResponse } from "./challenge.ts";
+import type { Env } from "./env.ts";
+import { forward } from "./forward.ts";
+import { KeySourceError, verificationKeys } from "./keys.ts";
+import { logProxyRequest, sha256Hex, type ProxyRequestLog } from "./log.ts";
+import { readSettings, SettingError } from "./settings.ts";
+import { upstreamAuth } from "./upstream-auth.ts";
+
+export type { Env } from "./env.ts";
+
+async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequestLog, "method" | "durationMs">) => void): Promise<Response> {
+  let settings;
+  try {
+    settings = readSettings(env);
+  } catch (error) {
+    if (!(error instanceof SettingError)) throw error;
+    log({ status: 500, reason: `setting ${error.setting}: ${error.message}` });
+    return errorResponse(500, "UNKNOWN", "the registry proxy is misconfigured", { headers: API_VERSION_HEADER, detail: { setting: error.setting } });
+  }
+
+  const url = new URL(request.url);
+  const access = requiredAccess(request.method, url.pathname, url.search);
+  if (!access.ok) {
+    log({ status: access.status, reason: access.code });
+    return errorResponse(access.status, access.code, access.message, { headers: API_VERSION_HEADER });
+  }
+  const what = { endpoint: access.route.endpoint, ...(access.route.name !== undefined && { repository: access.route.name }) };
+
+  let authorization;
+  try {
+    authorization = await authorize(request.headers.get("Authorization"), access.scopes, {
+      issuer: settings.issuer,
+      service: settings.service,
+      keys: verificationKeys(settings.keySource),
+    });
+  } catch (error) {
+    if (!(error instanceof KeySourceError)) throw error;
+    log({ ...what, status: 503, reason: `verification keys: ${error.message}` });
+    return errorResponse(503, "UNAVAILABLE", "registry-token verification keys are unavailable", { headers: API_VERSION_HEADER });
+  }
+  const who = authorization.outcome === "missing" ? {} : { tokenSha256: await sha256Hex(authorization.token) };
+  if (authorization.outcome !== "granted") {
+    const reason = authorization.outcome === "invalid" ? `invalid_token: ${authorization.reason}` : authorization.outcome;
+    log({ ...what, ...who, ...(authorization.outcome === "insufficient" && { subject: authorization.claims.sub }), status: 401, reason });
+    return challengeResponse(settings, access.scopes, authorization);
+  }
+
+  const { response, upstreamStatus } = await forward(request, {
+    upstream: settings.upstream,
+    auth: upstreamAuth(settings.upstream, settings.credentials),
+    scopes: access.scopes,
+    upstreamPath: access.upstreamPath,
+    fetch: (input, init) => fetch(input, init),
+  });
+  log({ ...what, ...who, subject: authorization.claims.sub, status: response.status, ...(upstreamStatus !== undefined && { upstreamStatus }) });
+  return response;
+}
+
+export default {
+  async fetch(request, env): Promise<Response> {
+    const started = Date.now();
+    return handle(request, env, (entry) => logProxyRequest({ method: request.method, durationMs: Date.now() - started, ...entry }));
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,26 @@
+/**
+ * One JSON log line per proxied request: who (token subject, token SHA-256),
+ * what (method, endpoint, repository), and what happened. Never a token.
+ */
+
+export interface ProxyRequestLog {
+  readonly method: string;
+  readonly endpoint?: string;
+  readonly repository?: string;
+  readonly status: number;
+  readonly upstreamStatus?: number;
+  readonly subject?: string;
+  readonly tokenSha256?: string;
+  /** Why the request was refused or failed. */
+  readonly reason?: string;
+  readonly durationMs: number;
+}
+
+export async function sha256Hex(value: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function logProxyRequest(entry: ProxyRequestLog): void {
+  console.log(JSON.stringify({ event: "proxy_request", time: new Date().toISOString(), ...entry }));
+}

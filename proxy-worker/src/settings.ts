@@ -1,0 +1,107 @@
+/**
+ * The proxy's settings, read from wrangler vars, secrets and bindings. A missing
+ * or invalid setting fails every request with a 500 naming the setting: the
+ * proxy never runs half-configured (no default realm, issuer or key source).
+ */
+import type { Env } from "./env.ts";
+import type { KeySource } from "./keys.ts";
+
+export interface UpstreamCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface ProxySettings {
+  /** The upstream's base URL; its API is under `/v2/` below it (see {@link upstreamApiUrl}). */
+  readonly upstream: URL;
+  readonly realm: string;
+  readonly service: string;
+  readonly issuer: string;
+  readonly keySource: KeySource;
+  readonly credentials?: UpstreamCredentials;
+}
+
+export class SettingError extends Error {
+  override readonly name = "SettingError";
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function required(env: Env, setting: "UPSTREAM_URL" | "TOKEN_REALM" | "TOKEN_SERVICE" | "TOKEN_ISSUER", why: string): string {
+  const value = (env[setting] ?? "").trim();
+  if (value === "") throw new SettingError(setting, `${setting} is not set: ${why}`);
+  return value;
+}
+
+function httpUrl(setting: string, raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new SettingError(setting, `${setting} is not a URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new SettingError(setting, `${setting} must be an http(s) URL`);
+  if (url.username !== "" || url.password !== "") throw new SettingError(setting, `${setting} must not carry credentials (use UPSTREAM_USERNAME/UPSTREAM_PASSWORD)`);
+  if (url.search !== "" || url.hash !== "") throw new SettingError(setting, `${setting} must not have a query or fragment`);
+  return url;
+}
+
+function canParseUrl(value: string): boolean {
+  try {
+    new URL(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function keySource(env: Env): KeySource {
+  const configured = (["TOKEN_JWKS", "TOKEN_CERTS", "TOKEN_JWKS_URL"] as const).filter((s) => (env[s] ?? "").trim() !== "");
+  if (configured.length > 1) throw new SettingError(configured[1] as string, `set only one of ${configured.join(", ")}`);
+  switch (configured[0]) {
+    case "TOKEN_JWKS":
+      return { kind: "jwks", jwks: env.TOKEN_JWKS as string };
+    case "TOKEN_CERTS":
+      return { kind: "pem", pem: env.TOKEN_CERTS as string };
+    case "TOKEN_JWKS_URL":
+      return { kind: "url", url: httpUrl("TOKEN_JWKS_URL", (env.TOKEN_JWKS_URL as string).trim()).href };
+    default:
+      if (env.TOKEN_SERVER === undefined) {
+        throw new SettingError("TOKEN_SERVER", "no verification keys: bind TOKEN_SERVER to the token server, or set TOKEN_JWKS_URL, TOKEN_JWKS or TOKEN_CERTS");
+      }
+      return { kind: "binding", fetcher: env.TOKEN_SERVER };
+  }
+}
+
+function credentials(env: Env): UpstreamCredentials | undefined {
+  const username = env.UPSTREAM_USERNAME ?? "";
+  const password = env.UPSTREAM_PASSWORD ?? "";
+  if (username === "" && password === "") return undefined;
+  if (username === "" || password === "") throw new SettingError(username === "" ? "UPSTREAM_USERNAME" : "UPSTREAM_PASSWORD", "set both UPSTREAM_USERNAME and UPSTREAM_PASSWORD, or neither");
+  if (username.includes(":")) throw new SettingError("UPSTREAM_USERNAME", "UPSTREAM_USERNAME cannot contain ':' (Basic auth)");
+  return { username, password };
+}
+
+export function readSettings(env: Env): ProxySettings {
+  const upstream = httpUrl("UPSTREAM_URL", required(env, "UPSTREAM_URL", "it names the registry this proxy fronts"));
+  const realm = required(env, "TOKEN_REALM", "clients are sent there for tokens");
+  if (!/^https?:\/\/[^\s"]+$/.test(realm) || !canParseUrl(realm)) throw new SettingError("TOKEN_REALM", "TOKEN_REALM must be an http(s) URL");
+  const creds = credentials(env);
+  return {
+    upstream,
+    realm,
+    service: required(env, "TOKEN_SERVICE", "tokens must be issued for this service"),
+    issuer: required(env, "TOKEN_ISSUER", "it must equal the token server's TOKEN_ISSUER"),
+    keySource: keySource(env),
+    ...(creds && { credentials: creds }),
+  };
+}
+
+/** `path` (`/v2/…`, with its query) on the upstream, below the upstream URL's own path if it has one. */
+export function upstreamApiUrl(upstream: URL, path: string): URL {
+  return new URL(`${upstream.origin}${upstream.pathname.replace(/\/+$/, "")}${path}`);
+}
