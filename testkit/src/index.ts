@@ -9,3 +9,7 @@ export * from "./wrangler.ts";
 export * from "./image.ts";
 export * from "./skopeo.ts";
 export * from "./docker-config.ts";
+export * from "./timings.ts";
+export * from "./token-client.ts";
+export * from "./cli.ts";
+export * from "./token-server.ts";
