@@ -1,0 +1,106 @@
+import { env } from "cloudflare:test";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ProviderConfig } from "../providers/model.ts";
+import { policyApplyStatements } from "./apply-statements.ts";
+import { evaluateAuthz, lookupProvider, MAX_STALE_MS, policyCacheStats, PolicyStoreUnavailableError, resetPolicyCache, REVALIDATE_MS } from "./store.ts";
+
+const db = env.POLICY_DB;
+
+function provider(name: string, authz: string): ProviderConfig {
+  const issuer = `https://${name}.issuer.example`;
+  return { name, issuer, keys: { source: "discovery", discoveryUrl: `${issuer}/.well-known/openid-configuration` }, audiences: [], authz, refreshSeconds: 3600 };
+}
+
+/** Writes providers the way `cli policy apply` does: one batch, version bumped. */
+async function apply(providers: readonly ProviderConfig[]): Promise<void> {
+  const statements = policyApplyStatements(providers, { appliedAt: new Date().toISOString(), sourceSha256: "0".repeat(64) });
+  await db.batch(statements.map((s) => db.prepare(s.sql).bind(...s.params)));
+}
+
+async function putRaw(name: string, config: string): Promise<void> {
+  await db.batch([
+    db.prepare("INSERT OR REPLACE INTO providers (name, config, updated_at) VALUES (?, ?, 'now')").bind(name, config),
+    db.prepare("UPDATE policy_version SET version = version + 1 WHERE id = 1"),
+  ]);
+}
+
+const pull = { service: "r.example", claims: {}, scope: { type: "repository", name: "a/b", action: "pull" } };
+
+beforeEach(() => resetPolicyCache());
+afterEach(() => vi.restoreAllMocks());
+
+describe("lookupProvider", () => {
+  it("finds applied providers and reports unknown names as not found", async () => {
+    await apply([provider("gha", "scope.action == 'pull'")]);
+    const found = await lookupProvider(db, "gha", 1_000);
+    expect(found.found && found.ok && found.provider.config.name).toBe("gha");
+    expect(await lookupProvider(db, "nobody", 1_000)).toEqual({ found: false });
+  });
+
+  it("picks up a change in D1 only after the revalidation interval, with one cheap read per interval", async () => {
+    await apply([provider("gha", "scope.action == 'pull'")]);
+    const t0 = 10_000;
+    const before = await lookupProvider(db, "gha", t0);
+    expect(before.found && before.ok && evaluateAuthz(before.provider, pull).allowed).toBe(true);
+
+    await apply([provider("gha", "scope.action == 'push'")]);
+    const cached = await lookupProvider(db, "gha", t0 + REVALIDATE_MS - 1);
+    expect(cached.found && cached.ok && evaluateAuthz(cached.provider, pull).allowed).toBe(true);
+    expect(policyCacheStats().versionReads).toBe(1);
+
+    const fresh = await lookupProvider(db, "gha", t0 + REVALIDATE_MS);
+    expect(fresh.found && fresh.ok && evaluateAuthz(fresh.provider, pull)).toEqual({ allowed: false, reason: "authz condition is false" });
+    expect(policyCacheStats()).toMatchObject({ versionReads: 2, reloads: 2 });
+  });
+
+  it("compiles a provider once per version, and not again when a new version leaves it unchanged", async () => {
+    await apply([provider("a", "true"), provider("b", "false")]);
+    for (let i = 0; i < 5; i++) await lookupProvider(db, "a", 20_000 + i * REVALIDATE_MS);
+    expect(policyCacheStats()).toMatchObject({ compiles: 1, reloads: 1, versionReads: 5 });
+
+    await apply([provider("a", "true"), provider("b", "scope.action == 'pull'")]);
+    await lookupProvider(db, "a", 40_000);
+    await lookupProvider(db, "b", 40_001);
+    await lookupProvider(db, "b", 40_002);
+    // a was reused from the previous version; b compiled once in the new one.
+    expect(policyCacheStats()).toMatchObject({ compiles: 2, reloads: 2 });
+
+    await apply([provider("a", "scope.action == 'push'"), provider("b", "scope.action == 'pull'")]);
+    await lookupProvider(db, "a", 60_000);
+    expect(policyCacheStats().compiles).toBe(3);
+  });
+
+  it("isolates a broken provider: bad JSON, invalid config, or a condition that no longer compiles", async () => {
+    await apply([provider("good", "true")]);
+    await putRaw("not-json", "{");
+    await putRaw("invalid", JSON.stringify({ ...provider("invalid", "true"), issuer: "ftp://x" }));
+    await putRaw("bad-cel", JSON.stringify(provider("bad-cel", "claims.sub")));
+    await putRaw("renamed", JSON.stringify(provider("other", "true")));
+
+    expect(await lookupProvider(db, "not-json", 1)).toEqual({ found: true, ok: false, error: "provider not-json: stored config is not valid JSON" });
+    expect(await lookupProvider(db, "invalid", 1)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/stored config is invalid: issuer/) });
+    expect(await lookupProvider(db, "bad-cel", 1)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/authz\.condition: condition must evaluate to a bool/) });
+    expect(await lookupProvider(db, "renamed", 1)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/is named other/) });
+    expect(await lookupProvider(db, "good", 1)).toMatchObject({ found: true, ok: true });
+  });
+
+  it("coalesces concurrent revalidations into one D1 read", async () => {
+    await apply([provider("gha", "true")]);
+    const results = await Promise.all(Array.from({ length: 20 }, () => lookupProvider(db, "gha", 5_000)));
+    expect(results.every((r) => r.found && r.ok)).toBe(true);
+    expect(policyCacheStats()).toMatchObject({ versionReads: 1, reloads: 1, compiles: 1 });
+  });
+
+  it("keeps serving a recent cache while D1 fails, then fails closed", async () => {
+    await apply([provider("gha", "true")]);
+    expect(await lookupProvider(db, "gha", 0)).toMatchObject({ found: true, ok: true });
+    vi.spyOn(db, "prepare").mockImplementation(() => {
+      throw new Error("D1 is down");
+    });
+    expect(await lookupProvider(db, "gha", MAX_STALE_MS)).toMatchObject({ found: true, ok: true });
+    await expect(lookupProvider(db, "gha", MAX_STALE_MS + REVALIDATE_MS + 1)).rejects.toThrow(PolicyStoreUnavailableError);
+
+    resetPolicyCache();
+    await expect(lookupProvider(db, "gha", 0)).rejects.toThrow(/policy store unavailable: D1 is down/);
+  });
+});
