@@ -1,0 +1,57 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Env } from "./env.ts";
+import { readSettings, SettingError, upstreamApiUrl } from "./settings.ts";
+
+const BASE: Env = { UPSTREAM_URL: "http://127.0.0.1:5000", TOKEN_REALM: "http://127.0.0.1:8787/token", TOKEN_SERVICE: "proxy", TOKEN_ISSUER: "iss", TOKEN_JWKS: "{}" };
+
+function settingError(overrides: Partial<Record<keyof Env, unknown>>): string | undefined {
+  try {
+    readSettings({ ...BASE, ...overrides } as Env);
+    return undefined;
+  } catch (error) {
+    if (error instanceof SettingError) return error.setting;
+    throw error;
+  }
+}
+
+describe("readSettings", () => {
+  it("reads a complete configuration", () => {
+    const settings = readSettings({ ...BASE, UPSTREAM_USERNAME: "u", UPSTREAM_PASSWORD: "p" });
+    expect(settings).toMatchObject({ realm: BASE.TOKEN_REALM, service: "proxy", issuer: "iss", keySource: { kind: "jwks" }, credentials: { username: "u", password: "p" } });
+    expect(settings.upstream.href).toBe("http://127.0.0.1:5000/");
+  });
+
+  it.each([
+    [{ UPSTREAM_URL: undefined }, "UPSTREAM_URL"],
+    [{ UPSTREAM_URL: "ftp://x" }, "UPSTREAM_URL"],
+    [{ UPSTREAM_URL: "https://user:pw@reg.example" }, "UPSTREAM_URL"],
+    [{ UPSTREAM_URL: "https://reg.example/?x=1" }, "UPSTREAM_URL"],
+    [{ TOKEN_REALM: " " }, "TOKEN_REALM"],
+    [{ TOKEN_REALM: "not a url" }, "TOKEN_REALM"],
+    [{ TOKEN_SERVICE: "" }, "TOKEN_SERVICE"],
+    [{ TOKEN_ISSUER: undefined }, "TOKEN_ISSUER"],
+    [{ TOKEN_JWKS: undefined }, "TOKEN_SERVER"],
+    [{ TOKEN_JWKS_URL: "https://auth.example/jwks" }, "TOKEN_JWKS_URL"],
+    [{ TOKEN_JWKS: undefined, TOKEN_JWKS_URL: "file:///etc/passwd" }, "TOKEN_JWKS_URL"],
+    [{ UPSTREAM_USERNAME: "u" }, "UPSTREAM_PASSWORD"],
+    [{ UPSTREAM_PASSWORD: "p" }, "UPSTREAM_USERNAME"],
+    [{ UPSTREAM_USERNAME: "a:b", UPSTREAM_PASSWORD: "p" }, "UPSTREAM_USERNAME"],
+  ])("%o fails naming %s", (overrides, setting) => {
+    expect(settingError(overrides)).toBe(setting);
+  });
+
+  it("picks the key source: inline or URL settings first, else the binding", () => {
+    expect(readSettings({ ...BASE, TOKEN_JWKS: undefined, TOKEN_CERTS: "pem" }).keySource.kind).toBe("pem");
+    expect(readSettings({ ...BASE, TOKEN_JWKS: undefined, TOKEN_JWKS_URL: "http://127.0.0.1:8787/.well-known/jwks.json" }).keySource.kind).toBe("url");
+    expect(readSettings({ ...BASE, TOKEN_JWKS: undefined, TOKEN_SERVER: env.TOKEN_SERVER }).keySource.kind).toBe("binding");
+    expect(readSettings({ ...BASE, TOKEN_SERVER: env.TOKEN_SERVER }).keySource.kind).toBe("jwks");
+  });
+});
+
+describe("upstreamApiUrl", () => {
+  it("puts the API path below the upstream URL's own path", () => {
+    expect(upstreamApiUrl(new URL("http://127.0.0.1:5000"), "/v2/a/tags/list?n=1").href).toBe("http://127.0.0.1:5000/v2/a/tags/list?n=1");
+    expect(upstreamApiUrl(new URL("https://reg.example/mirror/"), "/v2/").href).toBe("https://reg.example/mirror/v2/");
+  });
+});
