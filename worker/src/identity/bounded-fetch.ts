@@ -1,0 +1,63 @@
+/**
+ * Fetches a small JSON document from an issuer with a deadline and a size cap:
+ * an issuer that hangs or streams without end must not hold a token request
+ * hostage or exhaust the isolate's memory. Redirects are not followed, because
+ * the target of a redirect would escape the issuer-URL rule.
+ */
+
+export interface FetchLimits {
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+}
+
+export type FetchedJson = { readonly ok: true; readonly body: unknown; readonly cacheControl: string | null } | { readonly ok: false; readonly detail: string };
+
+async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | undefined> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+export async function fetchJsonBounded(fetchFn: typeof fetch, url: string, limits: FetchLimits): Promise<FetchedJson> {
+  const signal = AbortSignal.timeout(limits.timeoutMs);
+  try {
+    const res = await fetchFn(url, { headers: { Accept: "application/json" }, redirect: "manual", signal });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return { ok: false, detail: `HTTP ${res.status}` };
+    }
+    const declared = Number(res.headers.get("Content-Length") ?? "0");
+    if (declared > limits.maxBytes || res.body === null) {
+      await res.body?.cancel();
+      return { ok: false, detail: res.body === null ? "empty response" : "response too large" };
+    }
+    const bytes = await readCapped(res.body, limits.maxBytes);
+    if (bytes === undefined) return { ok: false, detail: "response too large" };
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    } catch {
+      return { ok: false, detail: "response is not JSON" };
+    }
+    return { ok: true, body, cacheControl: res.headers.get("Cache-Control") };
+  } catch {
+    return { ok: false, detail: signal.aborted ? "timed out" : "network error" };
+  }
+}

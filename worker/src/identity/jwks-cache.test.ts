@@ -1,0 +1,241 @@
+import { describe, expect, inject, it } from "vitest";
+import { JWKS_CACHE_DEFAULTS, JwksCache, jwksKvKey, type CacheCall, type DiscoverySource, type StoredJwks } from "./jwks-cache.ts";
+import { discoveryProvider, freshIssuer, jwksKv, type TestIssuer } from "./test-issuer.ts";
+import { resetIdentityCaches, verifyWorkloadToken, type VerifyContext } from "./verify-workload-token.ts";
+
+const SERVICE = "registry.example.com";
+const HOUR = 3600;
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const ctx = (now: number): VerifyContext => ({ service: SERVICE, kv: jwksKv(), allowHttpLoopback: true, now });
+
+/** Verifies a fresh token of `issuer` at `now` (the token is minted valid at that time). */
+async function verifyAt(issuer: TestIssuer, now: number, header?: Record<string, unknown>) {
+  const token = await issuer.mint({ claims: { sub: "s", aud: SERVICE }, now, ...(header !== undefined && { header }) });
+  return verifyWorkloadToken(token, discoveryProvider(issuer.url), ctx(now));
+}
+
+describe("JWKS cache with a loopback issuer", () => {
+  it("serves the second verification from isolate memory, then from KV", async () => {
+    const issuer = await freshIssuer(inject("githubIssuer"));
+    const now = nowSeconds();
+    expect((await verifyAt(issuer, now)).ok).toBe(true);
+    expect((await verifyAt(issuer, now + 1)).ok).toBe(true);
+    expect(await issuer.stats()).toEqual({ discovery: 1, jwks: 1 });
+
+    const stored = await jwksKv().get<StoredJwks>(await jwksKvKey({ issuer: issuer.url, discoveryUrl: issuer.url }), "json");
+    expect(stored).toMatchObject({
+      v: 1,
+      issuer: issuer.url,
+      discoveryUrl: `${issuer.url}/.well-known/openid-configuration`,
+      jwksUri: `${issuer.url}/.well-known/jwks`,
+      fetchedAt: now * 1000,
+      freshUntil: (now + JWKS_CACHE_DEFAULTS.defaultFreshSeconds) * 1000,
+    });
+    expect(stored?.keys).toHaveLength(1);
+    expect(stored?.keys[0]).not.toHaveProperty("d");
+
+    resetIdentityCaches();
+    expect((await verifyAt(issuer, now + 2)).ok).toBe(true);
+    expect(await issuer.stats()).toEqual({ discovery: 1, jwks: 1 });
+  });
+
+  it("shares one fetch between concurrent verifications of a cold issuer", async () => {
+    const issuer = await freshIssuer(inject("clusterIssuer"));
+    const now = nowSeconds();
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => issuer.mint({ claims: { sub: "s", aud: SERVICE }, now })));
+    const results = await Promise.all(tokens.map((t) => verifyWorkloadToken(t, discoveryProvider(issuer.url), ctx(now))));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(await issuer.stats()).toEqual({ discovery: 1, jwks: 1 });
+  });
+
+  it("refetches once the keys are no longer fresh", async () => {
+    const issuer = await freshIssuer(inject("githubIssuer"));
+    const now = nowSeconds();
+    expect((await verifyAt(issuer, now)).ok).toBe(true);
+    expect((await verifyAt(issuer, now + JWKS_CACHE_DEFAULTS.defaultFreshSeconds - 1)).ok).toBe(true);
+    expect(await issuer.stats()).toEqual({ discovery: 1, jwks: 1 });
+    expect((await verifyAt(issuer, now + JWKS_CACHE_DEFAULTS.defaultFreshSeconds + 1)).ok).toBe(true);
+    expect(await issuer.stats()).toEqual({ discovery: 2, jwks: 2 });
+  });
+
+  it("keeps verifying with stale keys while the issuer is down, without hammering it, then fails closed", async () => {
+    const issuer = await freshIssuer(inject("githubIssuer"));
+    const now = nowSeconds();
+    expect((await verifyAt(issuer, now)).ok).toBe(true);
+    await issuer.setDown(true);
+
+    expect((await verifyAt(issuer, now + 600)).ok).toBe(true);
+    expect(await issuer.stats()).toEqual({ discovery: 2, jwks: 1 });
+    // Within the cooldown after a failure the issuer isn't asked again.
+    expect((await verifyAt(issuer, now + 600 + JWKS_CACHE_DEFAULTS.refetchCooldownSeconds - 1)).ok).toBe(true);
+    expect(await issuer.stats()).toEqual({ discovery: 2, jwks: 1 });
+
+    expect((await verifyAt(issuer, now + 23 * HOUR)).ok).toBe(true);
+    expect(await verifyAt(issuer, now + JWKS_CACHE_DEFAULTS.maxStaleSeconds + 1)).toEqual({
+      ok: false,
+      reason: "issuer_unavailable",
+      detail: "issuer is failing and its cached keys are too old",
+    });
+
+    await issuer.setDown(false);
+    expect((await verifyAt(issuer, now + JWKS_CACHE_DEFAULTS.maxStaleSeconds + JWKS_CACHE_DEFAULTS.refetchCooldownSeconds + 2)).ok).toBe(true);
+  });
+
+  it("fails closed when the issuer is down and nothing is cached", async () => {
+    const issuer = await freshIssuer(inject("githubIssuer"));
+    await issuer.setDown(true);
+    expect(await verifyAt(issuer, nowSeconds())).toEqual({ ok: false, reason: "issuer_unavailable", detail: "issuer keys could not be fetched" });
+  });
+
+  it("picks up a rotated key through the unknown-kid refetch, at most once per cooldown", async () => {
+    const issuer = await freshIssuer(inject("githubIssuer"));
+    const now = nowSeconds();
+    const before = await issuer.mint({ claims: { sub: "s", aud: SERVICE }, now, expiresIn: HOUR });
+    expect((await verifyWorkloadToken(before, discoveryProvider(issuer.url), ctx(now))).ok).toBe(true);
+    await issuer.rotate();
+
+    // Keys fetched just now: a new kid must wait for the cooldown.
+    expect(await verifyAt(issuer, now + 1)).toMatchObject({ ok: false, reason: "unknown_key" });
+    expect(await issuer.stats()).toEqual({ discovery: 1, jwks: 1 });
+
+    const later = now + JWKS_CACHE_DEFAULTS.refetchCooldownSeconds;
+    expect((await verifyAt(issuer, later)).ok).toBe(true);
+    expect(await issuer.stats()).toEqual({ discovery: 2, jwks: 2 });
+    // The old key left the JWKS, and its kid is now the unknown one.
+    expect(await verifyWorkloadToken(before, discoveryProvider(issuer.url), ctx(later + 1))).toMatchObject({ ok: false, reason: "unknown_key" });
+    expect(await issuer.stats()).toEqual({ discovery: 2, jwks: 2 });
+  });
+
+  it("turns a flood of 50 random kids into at most one refetch per cooldown", async () => {
+    const issuer = await freshIssuer(inject("githubIssuer"));
+    const now = nowSeconds();
+    expect((await verifyAt(issuer, now)).ok).toBe(true);
+    const flood = now + JWKS_CACHE_DEFAULTS.refetchCooldownSeconds + 1;
+    const tokens = await Promise.all(Array.from({ length: 50 }, () => issuer.mint({ claims: { sub: "s", aud: SERVICE }, now: flood, header: { kid: crypto.randomUUID() } })));
+    const concurrent = await Promise.all(tokens.map((t) => verifyWorkloadToken(t, discoveryProvider(issuer.url), ctx(flood))));
+    expect(concurrent.every((r) => !r.ok && r.reason === "unknown_key")).toBe(true);
+    for (const t of tokens) expect(await verifyWorkloadToken(t, discoveryProvider(issuer.url), ctx(flood + 5))).toMatchObject({ ok: false, reason: "unknown_key" });
+    expect(await issuer.stats()).toEqual({ discovery: 2, jwks: 2 });
+  });
+});
+
+/** A JSON response as an issuer would send it. */
+function json(body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json", ...headers } });
+}
+
+const ISSUER = "https://issuer.example.com";
+const SOURCE: DiscoverySource = { issuer: ISSUER, discoveryUrl: ISSUER };
+const JWK_EC = { kty: "EC", crv: "P-256", x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", kid: "k1" };
+
+/** An issuer behind an injected fetch, counting requests; `jwks` may be replaced between calls. */
+function fakeIssuer(options: { jwksHeaders?: Record<string, string>; discovery?: unknown } = {}) {
+  const calls: string[] = [];
+  const state = { jwks: { keys: [JWK_EC] } as unknown, failing: false };
+  const fetchFn: typeof fetch = async (input) => {
+    const url = String(input);
+    calls.push(url);
+    if (state.failing) return new Response("down", { status: 503 });
+    if (url === `${ISSUER}/.well-known/openid-configuration`) return json(options.discovery ?? { issuer: ISSUER, jwks_uri: `${ISSUER}/jwks` });
+    if (url === `${ISSUER}/jwks`) return json(state.jwks, options.jwksHeaders);
+    return new Response("not found", { status: 404 });
+  };
+  return { calls, state, fetchFn };
+}
+
+/** A KV namespace of its own per test: the fake issuer's URL is the same in every test. */
+async function isolatedCall(nowMs: number): Promise<CacheCall> {
+  const keys = await jwksKv().list();
+  await Promise.all(keys.keys.map((k) => jwksKv().delete(k.name)));
+  return { kv: jwksKv(), allowHttpLoopback: false, nowMs };
+}
+
+describe("JWKS cache limits (injected fetch)", () => {
+  it.each([
+    ["max-age=120", 120],
+    ["public, max-age=5", JWKS_CACHE_DEFAULTS.minFreshSeconds],
+    ["max-age=999999", JWKS_CACHE_DEFAULTS.maxFreshSeconds],
+    ["no-store", JWKS_CACHE_DEFAULTS.minFreshSeconds],
+  ])("honours Cache-Control %s within bounds (fresh for %i s)", async (cacheControl, freshSeconds) => {
+    const issuer = fakeIssuer({ jwksHeaders: { "Cache-Control": cacheControl } });
+    const cache = new JwksCache({ fetch: issuer.fetchFn });
+    const t0 = 1_700_000_000_000;
+    const call = await isolatedCall(t0);
+    expect((await cache.keysFor(SOURCE, call)).ok).toBe(true);
+    expect((await cache.keysFor(SOURCE, { ...call, nowMs: t0 + freshSeconds * 1000 - 1 })).ok).toBe(true);
+    expect(issuer.calls).toHaveLength(2);
+    expect((await cache.keysFor(SOURCE, { ...call, nowMs: t0 + freshSeconds * 1000 })).ok).toBe(true);
+    expect(issuer.calls).toHaveLength(4);
+  });
+
+  it("refuses a discovery document naming another issuer", async () => {
+    const issuer = fakeIssuer({ discovery: { issuer: "https://evil.example.com", jwks_uri: `${ISSUER}/jwks` } });
+    const cache = new JwksCache({ fetch: issuer.fetchFn });
+    expect(await cache.keysFor(SOURCE, await isolatedCall(Date.now()))).toEqual({ ok: false, reason: "issuer_unavailable", detail: "issuer keys could not be fetched" });
+    expect(issuer.calls).toEqual([`${ISSUER}/.well-known/openid-configuration`]);
+  });
+
+  it("refuses a jwks_uri that breaks the issuer-URL rule", async () => {
+    const issuer = fakeIssuer({ discovery: { issuer: ISSUER, jwks_uri: "http://issuer.example.com/jwks" } });
+    const cache = new JwksCache({ fetch: issuer.fetchFn });
+    expect((await cache.keysFor(SOURCE, await isolatedCall(Date.now()))).ok).toBe(false);
+    expect(issuer.calls).toHaveLength(1);
+  });
+
+  it("refuses a JWKS with too many keys or none usable, keeping the old keys", async () => {
+    const issuer = fakeIssuer();
+    const cache = new JwksCache({ fetch: issuer.fetchFn, maxKeys: 3 });
+    const t0 = Date.now();
+    const call = await isolatedCall(t0);
+    const first = await cache.keysFor(SOURCE, call);
+    expect(first.ok).toBe(true);
+    issuer.state.jwks = { keys: Array.from({ length: 4 }, (_, i) => ({ ...JWK_EC, kid: `k${i}` })) };
+    const later = { ...call, nowMs: t0 + HOUR * 1000 };
+    const stale = await cache.keysFor(SOURCE, later);
+    expect(stale.ok && first.ok && stale.keySet === first.keySet).toBe(true);
+    issuer.state.jwks = { keys: [{ kty: "oct", k: "c2VjcmV0" }] };
+    const stillStale = await cache.keysFor(SOURCE, { ...later, nowMs: later.nowMs + HOUR * 1000 });
+    expect(stillStale.ok && first.ok && stillStale.keySet === first.keySet).toBe(true);
+    expect(issuer.calls).toHaveLength(6);
+  });
+
+  it("gives up on a slow issuer after the timeout", async () => {
+    const hanging: typeof fetch = (_input, init) =>
+      new Promise((_resolve, reject) => {
+        init?.signal?.addEventListener("abort", () => reject(init.signal?.reason));
+      });
+    const cache = new JwksCache({ fetch: hanging, fetchTimeoutMs: 50 });
+    const started = Date.now();
+    expect(await cache.keysFor(SOURCE, await isolatedCall(Date.now()))).toMatchObject({ ok: false, reason: "issuer_unavailable" });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("ignores a KV entry that is not a valid cache document", async () => {
+    const issuer = fakeIssuer();
+    const cache = new JwksCache({ fetch: issuer.fetchFn });
+    const call = await isolatedCall(Date.now());
+    await jwksKv().put(await jwksKvKey(SOURCE), JSON.stringify({ v: 1, issuer: ISSUER, keys: [{ kty: "oct", k: "c2VjcmV0" }], fetchedAt: call.nowMs, freshUntil: call.nowMs + 1e9 }));
+    expect((await cache.keysFor(SOURCE, call)).ok).toBe(true);
+    expect(issuer.calls).toHaveLength(2);
+  });
+
+  it("writes KV through waitUntil when one is given, with a TTL covering the stale window", async () => {
+    const issuer = fakeIssuer();
+    const cache = new JwksCache({ fetch: issuer.fetchFn });
+    const pending: Promise<unknown>[] = [];
+    const call = { ...(await isolatedCall(Date.now())), waitUntil: (p: Promise<unknown>) => pending.push(p) };
+    expect((await cache.keysFor(SOURCE, call)).ok).toBe(true);
+    expect(pending).toHaveLength(1);
+    await Promise.all(pending);
+    const listed = await jwksKv().list();
+    expect(listed.keys.map((k) => k.name)).toEqual([await jwksKvKey(SOURCE)]);
+    const expiration = listed.keys[0]?.expiration ?? 0;
+    expect(expiration).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + JWKS_CACHE_DEFAULTS.maxStaleSeconds - 5);
+  });
+
+  it("keys the cache by issuer and discovery URL, and accepts either form of the discovery URL", async () => {
+    expect(await jwksKvKey({ issuer: ISSUER, discoveryUrl: ISSUER })).toBe(await jwksKvKey({ issuer: ISSUER, discoveryUrl: `${ISSUER}/.well-known/openid-configuration` }));
+    expect(await jwksKvKey({ issuer: ISSUER, discoveryUrl: ISSUER })).not.toBe(await jwksKvKey({ issuer: `${ISSUER}/`, discoveryUrl: ISSUER }));
+    expect(await jwksKvKey(SOURCE)).toMatch(/^jwks:v1:[0-9a-f]{64}$/);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * The token server's trust boundary for workload identities: is this JWT really
+ * from the provider's issuer, meant for this registry, and current? The order is
+ * fixed: size limit; the protected header only to pick a key (never `none`, never
+ * HS*, and the key must suit the alg); the signature; only then the claims
+ * (`iss`, `aud`, `exp`, `nbf`, `iat`, `sub`).
+ */
+import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
+import { CLOCK_TOLERANCE_SECONDS } from "@jwt-registry-auth/protocol";
+import type { ProviderConfig } from "../providers/model.ts";
+import { JwksCache, type CacheCall, type DiscoverySource } from "./jwks-cache.ts";
+import { identityRejectionOf, KeysUnavailable, type IdentityRejection } from "./rejection.ts";
+import { clearConfiguredKeySets, configuredKeySet } from "./static-keys.ts";
+
+export type { IdentityRejection } from "./rejection.ts";
+
+export interface WorkloadIdentity {
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly subject: string;
+  /** `exp`, epoch seconds. */
+  readonly expiresAt: number;
+}
+
+export type IdentityResult = { ok: true; identity: WorkloadIdentity } | { ok: false; reason: IdentityRejection; detail: string };
+
+export interface VerifyContext {
+  /** The requested registry service: the default audience. */
+  readonly service: string;
+  readonly kv: KVNamespace;
+  /** ALLOW_HTTP_LOOPBACK_ISSUERS. */
+  readonly allowHttpLoopback: boolean;
+  /** The request's `ctx.waitUntil`, so cache writes don't delay the response. */
+  readonly waitUntil?: (p: Promise<unknown>) => void;
+  /** Epoch seconds; defaults to the real clock. Also the JWKS cache's clock. */
+  readonly now?: number;
+}
+
+/** Real workload tokens are 1–2 KB; a cap keeps hostile input away from the parser and crypto. A JWT is ASCII, so characters are bytes. */
+export const MAX_TOKEN_BYTES = 16 * 1024;
+
+/** Asymmetric algorithms only: an HS* token would be "signed" with the issuer's public key, which everyone has. */
+export const WORKLOAD_TOKEN_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
+
+const jwksCache = new JwksCache();
+
+/** Forgets the keys this isolate holds in memory (tests; KV is untouched). */
+export function resetIdentityCaches(): void {
+  jwksCache.clear();
+  clearConfiguredKeySets();
+}
+
+function expectedAudiences(provider: ProviderConfig, service: string): string[] {
+  if (provider.audiences.length > 0) return [...provider.audiences];
+  return service === "" ? [] : [service, `https://${service}`];
+}
+
+/** Picks the verification key from the token's protected header; nothing else of the token is looked at. */
+function keyResolver(provider: ProviderConfig, call: CacheCall): JWTVerifyGetKey {
+  const { keys } = provider;
+  if (keys.source !== "discovery") {
+    return async (header, token) => {
+      const configured = await configuredKeySet(keys);
+      if (!configured.ok) throw new KeysUnavailable({ reason: "issuer_unavailable", detail: "provider keys are unusable" });
+      return configured.value.getKey(header, token);
+    };
+  }
+  const source: DiscoverySource = { issuer: provider.issuer, discoveryUrl: keys.discoveryUrl };
+  return async (header, token) => {
+    const current = await jwksCache.keysFor(source, call);
+    if (!current.ok) throw new KeysUnavailable(current);
+    try {
+      return await current.keySet.getKey(header, token);
+    } catch (error) {
+      // Only a kid the issuer has never shown us may mean a rotation; anything else is final.
+      const { kid } = header;
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || kid === undefined || current.keySet.hasKid(kid)) throw error;
+      const refreshed = await jwksCache.keysAfterUnknownKid(source, call);
+      if (refreshed === undefined || !refreshed.ok) throw error;
+      return refreshed.keySet.getKey(header, token);
+    }
+  };
+}
+
+/**
+ * jwtVerify, plus what jose leaves to the caller: when several keys suit a token
+ * without a `kid` (e.g. two static PEMs during a rotation), try each; only a
+ * failed signature moves on to the next key.
+ */
+async function verifyJwt(token: string, getKey: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTPayload> {
+  try {
+    return (await jwtVerify(token, getKey, options)).payload;
+  } catch (error) {
+    if (!(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error;
+    let lastError: unknown = new joseErrors.JWKSNoMatchingKey();
+    for await (const key of error) {
+      try {
+        return (await jwtVerify(token, key, options)).payload;
+      } catch (keyError) {
+        if (!(keyError instanceof joseErrors.JWSSignatureVerificationFailed)) throw keyError;
+        lastError = keyError;
+      }
+    }
+    throw lastError;
+  }
+}
+
+export async function verifyWorkloadToken(token: string, provider: ProviderConfig, ctx: VerifyContext): Promise<IdentityResult> {
+  if (token.length > MAX_TOKEN_BYTES) return { ok: false, reason: "too_large", detail: `token exceeds ${MAX_TOKEN_BYTES} bytes` };
+  const audience = expectedAudiences(provider, ctx.service);
+  if (audience.length === 0) return { ok: false, reason: "wrong_audience", detail: "no audience to check against" };
+  const nowSeconds = ctx.now ?? Date.now() / 1000;
+  const call: CacheCall = {
+    kv: ctx.kv,
+    allowHttpLoopback: ctx.allowHttpLoopback,
+    nowMs: nowSeconds * 1000,
+    ...(ctx.waitUntil !== undefined && { waitUntil: ctx.waitUntil }),
+  };
+
+  let claims: JWTPayload;
+  try {
+    claims = await verifyJwt(token, keyResolver(provider, call), {
+      algorithms: [...WORKLOAD_TOKEN_ALGS],
+      issuer: provider.issuer,
+      audience,
+      requiredClaims: ["exp", "sub"],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate: new Date(nowSeconds * 1000),
+    });
+  } catch (error) {
+    return { ok: false, ...identityRejectionOf(error) };
+  }
+
+  // jose checks `iat` only with maxTokenAge, which would also make `iat` mandatory.
+  if (claims.iat !== undefined && claims.iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) return { ok: false, reason: "not_yet_valid", detail: "token is not valid yet (iat)" };
+  if (typeof claims.sub !== "string") return { ok: false, reason: "malformed", detail: "claim sub has the wrong type" };
+  if (claims.sub === "") return { ok: false, reason: "missing_claim", detail: "missing required claim sub" };
+  // `exp` is required and type-checked (a finite number) by jwtVerify.
+  return { ok: true, identity: { claims, subject: claims.sub, expiresAt: claims.exp as number } };
+}
