@@ -13,7 +13,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomUUID } from "node:crypto";
+import { createPublicKey, randomUUID, type JsonWebKey as NodeJsonWebKey } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type CryptoKey } from "jose";
 
 export type IssuerAlg = "RS256" | "ES256";
@@ -280,8 +280,7 @@ export async function startOidcIssuer(options: IssuerOptions = {}): Promise<Oidc
     },
     jwks: () => jwksOf(main),
     publicKeyPem: async () => {
-      const { createPublicKey } = await import("node:crypto");
-      return createPublicKey({ key: current(main).publicJwk as import("node:crypto").JsonWebKey, format: "jwk" }).export({ type: "spki", format: "pem" }).toString();
+      return createPublicKey({ key: current(main).publicJwk as NodeJsonWebKey, format: "jwk" }).export({ type: "spki", format: "pem" }).toString();
     },
     close: () =>
       new Promise<void>((resolve) => {
