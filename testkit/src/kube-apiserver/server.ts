@@ -51,6 +51,7 @@ export interface RequestRecord {
 }
 
 export interface FailureMatch {
+  readonly user?: string;
   readonly verb?: string;
   readonly resource?: string;
   readonly subresource?: string;
@@ -175,10 +176,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     id_token_signing_alg_values_supported: [signer.alg],
   });
 
-  const injectedFailure = (info: RequestInfo): StatusError | undefined => {
+  const injectedFailure = (info: RequestInfo, user: string): StatusError | undefined => {
     const index = failures.findIndex(
       (f) =>
         f.remaining > 0 &&
+        (f.match.user === undefined || f.match.user === user) &&
         (f.match.verb === undefined || f.match.verb === info.verb) &&
         (f.match.resource === undefined || f.match.resource === info.type.resource) &&
         (f.match.subresource === undefined || f.match.subresource === info.subresource),
@@ -332,7 +334,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       ...(info.name !== undefined && { name: info.name }),
     };
     if (!identity.authorize(attributes)) throw forbidden(attributes);
-    const failure = injectedFailure(info);
+    const failure = injectedFailure(info, identity.user);
     if (failure) throw failure;
     await api(req, res, url, info);
   };
