@@ -141,7 +141,7 @@ describe("DER reader", () => {
             else if (node.tag === DerTag.UTC_TIME || node.tag === DerTag.GENERALIZED_TIME) decodeTime(node, "t");
             else if (node.tag === DerTag.INTEGER) decodeUnsignedInteger(node, "n");
           };
-          walk(readDer(input));
+          walk(readDer(Uint8Array.from(input)));
         } catch (error) {
           expect(error).toBeInstanceOf(DerError);
         }

@@ -9,6 +9,9 @@
  * is a {@link DerError}, never another exception.
  */
 
+/** Bytes backed by a plain ArrayBuffer: what WebCrypto accepts as a BufferSource under lib.dom. */
+export type Bytes = Uint8Array<ArrayBuffer>;
+
 export class DerError extends Error {
   override readonly name = "DerError";
 }
@@ -40,11 +43,11 @@ export function contextTag(n: number, constructed = true): number {
 /** One TLV: `bytes` is the whole encoding (tag, length, content), `content` the value. */
 export interface DerNode {
   readonly tag: number;
-  readonly bytes: Uint8Array;
-  readonly content: Uint8Array;
+  readonly bytes: Bytes;
+  readonly content: Bytes;
 }
 
-function readNodeAt(input: Uint8Array, offset: number): DerNode {
+function readNodeAt(input: Bytes, offset: number): DerNode {
   const tag = input[offset];
   if (tag === undefined) throw new DerError(`truncated DER: expected a tag at offset ${offset}`);
   if ((tag & 0x1f) === 0x1f) throw new DerError(`multi-byte DER tag at offset ${offset} is not supported`);
@@ -72,7 +75,7 @@ function readNodeAt(input: Uint8Array, offset: number): DerNode {
 }
 
 /** Reads exactly one TLV that spans all of `input`. */
-export function readDer(input: Uint8Array): DerNode {
+export function readDer(input: Bytes): DerNode {
   const node = readNodeAt(input, 0);
   if (node.bytes.length !== input.length) throw new DerError(`${input.length - node.bytes.length} trailing bytes after DER value`);
   return node;
@@ -128,7 +131,7 @@ export function decodeOid(node: DerNode | undefined, what: string): string {
 }
 
 /** An INTEGER's magnitude, big-endian without sign padding; negative values are refused. */
-export function decodeUnsignedInteger(node: DerNode | undefined, what: string): Uint8Array {
+export function decodeUnsignedInteger(node: DerNode | undefined, what: string): Bytes {
   const { content } = expectTag(node, DerTag.INTEGER, what);
   const first = content[0];
   if (first === undefined) throw new DerError(`${what}: empty INTEGER`);
@@ -138,7 +141,7 @@ export function decodeUnsignedInteger(node: DerNode | undefined, what: string): 
 }
 
 /** A BIT STRING's bytes; only whole-byte strings (what keys and signatures are). */
-export function decodeBitString(node: DerNode | undefined, what: string): Uint8Array {
+export function decodeBitString(node: DerNode | undefined, what: string): Bytes {
   const { content } = expectTag(node, DerTag.BIT_STRING, what);
   if (content.length === 0 || content[0] !== 0) throw new DerError(`${what}: BIT STRING with unused bits is not supported`);
   return content.subarray(1);
@@ -168,14 +171,14 @@ function hex(n: number): string {
 
 // ---- writer ----
 
-function encodeLength(length: number): Uint8Array {
+function encodeLength(length: number): Bytes {
   if (length < 0x80) return Uint8Array.of(length);
   const octets: number[] = [];
   for (let n = length; n > 0; n = Math.floor(n / 256)) octets.unshift(n % 256);
   return Uint8Array.of(0x80 | octets.length, ...octets);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+function concat(parts: readonly Uint8Array[]): Bytes {
   const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
   let offset = 0;
   for (const p of parts) {
@@ -186,26 +189,26 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /** A TLV with the given tag around the concatenated contents. */
-export function encodeDer(tag: number, ...contents: Uint8Array[]): Uint8Array {
+export function encodeDer(tag: number, ...contents: Uint8Array[]): Bytes {
   const content = concat(contents);
   return concat([Uint8Array.of(tag), encodeLength(content.length), content]);
 }
 
-export function encodeSequence(...children: Uint8Array[]): Uint8Array {
+export function encodeSequence(...children: Uint8Array[]): Bytes {
   return encodeDer(DerTag.SEQUENCE, ...children);
 }
 
-export function encodeSet(...children: Uint8Array[]): Uint8Array {
+export function encodeSet(...children: Uint8Array[]): Bytes {
   return encodeDer(DerTag.SET, ...children);
 }
 
 /** `[n] EXPLICIT child`. */
-export function encodeExplicit(n: number, child: Uint8Array): Uint8Array {
+export function encodeExplicit(n: number, child: Uint8Array): Bytes {
   return encodeDer(contextTag(n), child);
 }
 
 /** A non-negative INTEGER from its big-endian magnitude (minimal, with a 0 pad when the high bit is set). */
-export function encodeUnsignedInteger(magnitude: Uint8Array): Uint8Array {
+export function encodeUnsignedInteger(magnitude: Uint8Array): Bytes {
   let start = 0;
   while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
   const trimmed = magnitude.subarray(start);
@@ -213,14 +216,14 @@ export function encodeUnsignedInteger(magnitude: Uint8Array): Uint8Array {
   return (trimmed[0] as number) & 0x80 ? encodeDer(DerTag.INTEGER, Uint8Array.of(0), trimmed) : encodeDer(DerTag.INTEGER, trimmed);
 }
 
-export function encodeSmallInteger(n: number): Uint8Array {
+export function encodeSmallInteger(n: number): Bytes {
   if (!Number.isSafeInteger(n) || n < 0) throw new DerError(`INTEGER ${n} is not a non-negative safe integer`);
   const octets: number[] = [];
   for (let v = n; v > 0; v = Math.floor(v / 256)) octets.unshift(v % 256);
   return encodeUnsignedInteger(Uint8Array.from(octets));
 }
 
-export function encodeOid(oid: string): Uint8Array {
+export function encodeOid(oid: string): Bytes {
   const arcs = oid.split(".").map(Number);
   const [first, second, ...rest] = arcs;
   if (first === undefined || second === undefined || arcs.some((a) => !Number.isSafeInteger(a) || a < 0) || first > 2 || (first < 2 && second > 39)) {
@@ -235,28 +238,28 @@ export function encodeOid(oid: string): Uint8Array {
   return encodeDer(DerTag.OID, Uint8Array.from(bytes));
 }
 
-export function encodeNull(): Uint8Array {
+export function encodeNull(): Bytes {
   return encodeDer(DerTag.NULL);
 }
 
-export function encodeBoolean(value: boolean): Uint8Array {
+export function encodeBoolean(value: boolean): Bytes {
   return encodeDer(DerTag.BOOLEAN, Uint8Array.of(value ? 0xff : 0));
 }
 
-export function encodeBitString(bytes: Uint8Array): Uint8Array {
+export function encodeBitString(bytes: Uint8Array): Bytes {
   return encodeDer(DerTag.BIT_STRING, Uint8Array.of(0), bytes);
 }
 
-export function encodeOctetString(bytes: Uint8Array): Uint8Array {
+export function encodeOctetString(bytes: Uint8Array): Bytes {
   return encodeDer(DerTag.OCTET_STRING, bytes);
 }
 
-export function encodeUtf8String(text: string): Uint8Array {
+export function encodeUtf8String(text: string): Bytes {
   return encodeDer(DerTag.UTF8_STRING, new TextEncoder().encode(text));
 }
 
 /** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050 on; whole seconds. */
-export function encodeTime(epochSeconds: number): Uint8Array {
+export function encodeTime(epochSeconds: number): Bytes {
   const date = new Date(Math.floor(epochSeconds) * 1000);
   const year = date.getUTCFullYear();
   if (!Number.isFinite(date.getTime()) || year < 1950 || year > 9999) throw new DerError(`time ${epochSeconds} is out of the X.509 range`);

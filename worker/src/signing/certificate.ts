@@ -3,19 +3,19 @@
  * public key and validity. Workers have no X509Certificate, hence this reader.
  * Malformed input is a DerError naming the field.
  */
-import { DerTag, contextTag, decodeBitString, decodeTime, expectTag, readDer, readSequence } from "@jwt-registry-auth/protocol/der";
+import { DerTag, contextTag, decodeBitString, decodeTime, expectTag, readDer, readSequence, type Bytes } from "@jwt-registry-auth/protocol/der";
 import { keyAlgorithmOf, type KeyAlgorithm } from "./key-algorithm.ts";
 
 export interface CertificateInfo {
   /** The DER SubjectPublicKeyInfo, as WebCrypto imports it and libtrust hashes it. */
-  readonly spki: Uint8Array;
+  readonly spki: Bytes;
   readonly keyAlgorithm: KeyAlgorithm;
   /** Seconds since the epoch. */
   readonly notBefore: number;
   readonly notAfter: number;
 }
 
-export function parseCertificate(der: Uint8Array): CertificateInfo {
+export function parseCertificate(der: Bytes): CertificateInfo {
   const [tbs] = readSequence(readDer(der), "Certificate", 3);
   const fields = readSequence(tbs, "TBSCertificate", 6);
   // version is `[0] EXPLICIT` and absent for v1 certificates.

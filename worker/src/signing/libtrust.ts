@@ -4,6 +4,7 @@
  * SubjectPublicKeyInfo, first 240 bits, RFC 4648 base32 without padding, in 12
  * groups of 4 joined by ':'.
  */
+import type { Bytes } from "@jwt-registry-auth/protocol/der";
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -23,7 +24,7 @@ export function base32(bytes: Uint8Array): string {
   return bits > 0 ? out + BASE32[(buffer << (5 - bits)) & 31] : out;
 }
 
-export async function libtrustKeyId(spki: Uint8Array): Promise<string> {
+export async function libtrustKeyId(spki: Bytes): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", spki));
   // 30 bytes = 240 bits = exactly 48 base32 characters, so there is never padding.
   return (base32(digest.subarray(0, 30)).match(/.{4}/g) ?? []).join(":");

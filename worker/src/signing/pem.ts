@@ -3,6 +3,7 @@
  * is not base64url). Errors say which block is wrong and never quote its text:
  * these blocks are private keys.
  */
+import type { Bytes } from "@jwt-registry-auth/protocol/der";
 
 export class PemError extends Error {
   override readonly name = "PemError";
@@ -10,7 +11,7 @@ export class PemError extends Error {
 
 export interface PemBlock {
   readonly label: string;
-  readonly der: Uint8Array;
+  readonly der: Bytes;
 }
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
@@ -26,7 +27,7 @@ export function parsePemBlocks(text: string): PemBlock[] {
     if (/^\s*[\w-]+:/m.test(body)) throw new PemError(`PEM block ${n} (${label}) has headers: an encrypted key is not supported`);
     const base64 = body.replace(/\s+/g, "");
     if (base64.length === 0 || base64.length % 4 !== 0 || !BASE64.test(base64)) throw new PemError(`PEM block ${n} (${label}) is not valid base64`);
-    let der: Uint8Array;
+    let der: Bytes;
     try {
       der = base64Decode(base64);
     } catch {
@@ -48,7 +49,7 @@ export function base64Encode(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-export function base64Decode(base64: string): Uint8Array {
+export function base64Decode(base64: string): Bytes {
   const binary = atob(base64);
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
