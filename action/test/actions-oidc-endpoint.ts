@@ -24,6 +24,12 @@ export interface EndpointOptions {
   readonly github?: Omit<GithubTokenOptions, "audience">;
   /** Token lifetime in seconds (GitHub's is 300). */
   readonly expiresIn?: number;
+  /**
+   * Mint as if issued this many seconds ago (default 0). With `expiresIn` it
+   * makes a token that is past `exp` but inside a verifier's leeway, so a test
+   * can see it expire for good within seconds instead of minutes.
+   */
+  readonly issuedAgo?: number;
 }
 
 export async function startActionsOidcEndpoint(issuer: OidcIssuer, options: EndpointOptions = {}): Promise<ActionsOidcEndpoint> {
@@ -42,7 +48,13 @@ export async function startActionsOidcEndpoint(issuer: OidcIssuer, options: Endp
     if (audience !== undefined) audiences.push(audience);
     // Without `audience`, GitHub uses the owner's URL; githubClaims() does the same.
     issuer
-      .github({ ...options.github, ...(audience !== undefined && { audience }) }, options.expiresIn === undefined ? {} : { expiresIn: options.expiresIn })
+      .github(
+        { ...options.github, ...(audience !== undefined && { audience }) },
+        {
+          ...(options.expiresIn !== undefined && { expiresIn: options.expiresIn }),
+          ...(options.issuedAgo !== undefined && { now: Math.floor(Date.now() / 1000) - options.issuedAgo }),
+        },
+      )
       .then((value) => {
         issued.push(value);
         reply(200, { count: 1, value });
