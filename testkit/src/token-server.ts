@@ -1,14 +1,14 @@
 /**
  * The token server, ready for a registry to point at, in one call: a fresh
- * signing key and certificate (`cli keys generate`), the D1 migrations, the
- * given providers applied (`cli policy apply --local`), and the Worker under
+ * signing key and certificate (`cli keys generate`), the given providers
+ * applied to a migrated local D1 (`cli policy apply --local`), and the Worker under
  * `wrangler dev` — all in one temp dir private to this instance.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "./cli.ts";
 import { makeTempDir, removeDir } from "./temp-dir.ts";
-import { applyD1Migrations, startWrangler, type WranglerWorker } from "./wrangler.ts";
+import { startWrangler, type WranglerWorker } from "./wrangler.ts";
 
 export interface TokenServerOptions {
   /** The providers config (YAML, the format `cli policy apply` loads). */
@@ -80,11 +80,8 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
   };
   let worker: WranglerWorker | undefined;
   try {
-    await Promise.all([
-      runCli(["keys", "generate", "--out", keysDir, "--subject", "jwt-registry-auth e2e"]),
-      applyD1Migrations({ config: CONFIG, persistTo }),
-    ]);
-    await applyProviders(options.providersYaml);
+    // `policy apply --local` applies the D1 migrations first when they are missing.
+    await Promise.all([runCli(["keys", "generate", "--out", keysDir, "--subject", "jwt-registry-auth e2e"]), applyProviders(options.providersYaml)]);
     const certPath = join(keysDir, "signing-cert.pem");
     const tokenIssuer = options.tokenIssuer ?? "jwt-registry-auth-e2e";
     worker = await startWrangler({
