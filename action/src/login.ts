@@ -11,7 +11,7 @@ import { expiryOf, sha256Hex, unverifiedClaims } from "./jwt.ts";
 import { requestActionsIdToken } from "./oidc.ts";
 import type { Env, Runner } from "./runner.ts";
 import { STATE } from "./state.ts";
-import { discoverTokenEndpoint, fetchRefreshToken, TokenServerError } from "./token-server.ts";
+import { discoverTokenEndpoint, fetchRefreshToken, TokenServerError, type RefreshTokenGrant } from "./token-server.ts";
 
 export interface LoginDeps {
   readonly fetch?: Fetch;
@@ -40,7 +40,7 @@ async function obtainRefreshToken(inputs: ActionInputs, jwt: string, runner: Run
   const discovery = await discoverTokenEndpoint(inputs.registry, inputs.tokenServer, deps.fetch, deps.retry);
   if (!discovery.found) return fallBack(`no token server found: ${discovery.reason}`);
   runner.info(`Token server: ${discovery.endpoint.realm.origin}${discovery.endpoint.realm.pathname} (service ${discovery.endpoint.service})`);
-  let grant;
+  let grant: RefreshTokenGrant;
   try {
     grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, deps.fetch, deps.retry);
   } catch (error) {
