@@ -1,0 +1,5 @@
+/** Every benchmark, in the order `npm run bench` runs them. */
+import type { Benchmark } from "./lib/benchmark.ts";
+import { tokenThroughput } from "./token-throughput.ts";
+
+export const BENCHMARKS: readonly Benchmark[] = [tokenThroughput];

@@ -1,0 +1,99 @@
+/**
+ * Serves a bundled Worker straight from workerd: Miniflare in this process
+ * starts workerd, and the benchmarks hit Miniflare's own port, which workerd
+ * itself listens on. No `wrangler dev` and its proxy process sit in front, so
+ * the measured CPU and latency are the Worker's and the runtime's.
+ */
+import { dirname } from "node:path";
+import { Miniflare } from "miniflare";
+import { freePort } from "@jwt-registry-auth/testkit/ports";
+import { childrenNamed } from "./proc.ts";
+
+export const SERVING_PATH = "workerd via Miniflare (its own loopback port; no wrangler dev proxy)";
+
+export interface ServeOptions {
+  readonly scriptPath?: string;
+  /** Inline module source instead of a bundle (the baseline for start-up costs). */
+  readonly script?: string;
+  readonly compatibilityDate: string;
+  readonly bindings?: Readonly<Record<string, string>>;
+  readonly kvNamespaces?: readonly string[];
+  /** Binding → database id (the id wrangler's local state is keyed by). */
+  readonly d1Databases?: Readonly<Record<string, string>>;
+  /** Miniflare persist directories (e.g. `<wrangler --persist-to>/v3/d1`); absent = in memory. */
+  readonly kvPersist?: string;
+  readonly d1Persist?: string;
+}
+
+export interface ServedWorker {
+  /** `http://127.0.0.1:PORT`: workerd's socket. */
+  readonly url: string;
+  /** The workerd process serving it (for /proc CPU and RSS). */
+  readonly workerdPid: number;
+  readonly miniflare: Miniflare;
+  /** Lines the Worker logged to stdout/stderr so far (counted, not kept: the token server logs one per request). */
+  logLines(): number;
+  /** The last lines logged, for error reports. */
+  recentLogs(): string[];
+  stop(): Promise<void>;
+}
+
+const RECENT_LOG_LINES = 20;
+
+export async function serveWorker(options: ServeOptions): Promise<ServedWorker> {
+  const before = new Set(childrenNamed(process.pid, "workerd"));
+  let lines = 0;
+  const recent: string[] = [];
+  const collect = (chunk: Buffer | string): void => {
+    for (const line of chunk.toString().split("\n")) {
+      if (line === "") continue;
+      lines++;
+      recent.push(line);
+      if (recent.length > RECENT_LOG_LINES) recent.shift();
+    }
+  };
+  const port = await freePort();
+  const worker = {
+    name: "bench",
+    modules: true,
+    compatibilityDate: options.compatibilityDate,
+    // Module names are paths relative to modulesRoot; workerd refuses `..` in them.
+    ...(options.scriptPath !== undefined ? { scriptPath: options.scriptPath, modulesRoot: dirname(options.scriptPath) } : { script: options.script ?? "" }),
+    bindings: { ...options.bindings },
+    kvNamespaces: [...(options.kvNamespaces ?? [])],
+    d1Databases: { ...options.d1Databases },
+  };
+  const miniflare = new Miniflare({
+    host: "127.0.0.1",
+    port,
+    ...(options.kvPersist !== undefined && { kvPersist: options.kvPersist }),
+    ...(options.d1Persist !== undefined && { d1Persist: options.d1Persist }),
+    // Miniflare's entry worker would otherwise report every request to Node over loopback: ~1 ms per request.
+    logRequests: false,
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", collect);
+      stderr.on("data", collect);
+    },
+    workers: [worker],
+  });
+  let url: string;
+  try {
+    url = (await miniflare.ready).origin;
+  } catch (error) {
+    await miniflare.dispose().catch(() => undefined);
+    throw new Error(`workerd did not start: ${error instanceof Error ? error.message : String(error)}\n${recent.join("\n")}`);
+  }
+  const started = childrenNamed(process.pid, "workerd").filter((pid) => !before.has(pid));
+  if (started.length !== 1) {
+    await miniflare.dispose();
+    throw new Error(`expected one new workerd process, found ${started.length}`);
+  }
+  return {
+    url,
+    workerdPid: started[0] as number,
+    miniflare,
+    logLines: () => lines,
+    recentLogs: () => [...recent],
+    stop: () => miniflare.dispose(),
+  };
+}
