@@ -4,3 +4,4 @@ export { NAMESPACES, SERVICE_ACCOUNTS, SECRETS, LEASES, type KubeObject, type Ob
 export { ObjectStore, type WatchEvent } from "./store.ts";
 export { StatusError } from "./status.ts";
 export { DEFAULT_API_AUDIENCE } from "./token-request.ts";
+export { applyJsonPatch, applyMergePatch } from "./patch.ts";
