@@ -49,7 +49,7 @@ export function parseBasicAuth(header: string | null): { username: string; passw
   let decoded: string;
   try {
     const bytes = Uint8Array.from(atob(match[1] as string), (c) => c.charCodeAt(0));
-    decoded = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     return { kind: "bad_credentials", message: "Authorization is not valid base64 of UTF-8 text" };
   }
