@@ -14,6 +14,6 @@ describe("jsonToCel", () => {
 
 describe("scopeToCel", () => {
   it("binds class as an empty string when absent", () => {
-    expect(scopeToCel({ type: "repository", name: "a/b", action: "push" }).get?.("class")).toBe("");
+    expect(scopeToCel({ type: "repository", name: "a/b", action: "push" }).get("class")).toBe("");
   });
 });

@@ -50,8 +50,8 @@ export interface ScopeInput {
 }
 
 /** `scope` as the PoC bound it: a string→string map with `class` "" when absent. */
-export function scopeToCel(scope: ScopeInput): CelInput {
-  return new Map<string, CelInput>([
+export function scopeToCel(scope: ScopeInput): ReadonlyMap<string, string> {
+  return new Map([
     ["type", scope.type],
     ["name", scope.name],
     ["action", scope.action],

@@ -1,0 +1,80 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { applyPolicyFileLocal, remoteApplyArgs, remoteApplySql } from "./apply.ts";
+import { InvalidPolicyFileError } from "./load.ts";
+import { QUIET_ENV, WRANGLER_BIN } from "./local-d1.ts";
+import { policyCommand } from "./command.ts";
+import { captureIo } from "../testing.ts";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const wranglerConfig = `${root}wrangler.toml`;
+const dir = mkdtempSync(join(tmpdir(), "jra-apply-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const provider = (name: string) => `  - name: ${name}\n    issuer: https://${name}.example\n    audiences: [registry.example.com]\n    authz: {condition: "scope.action == 'pull'"}\n`;
+
+/** What `wrangler d1 execute --local` — the same reader as `wrangler dev` — sees in the persist dir. */
+function wranglerQuery(persistTo: string, sql: string): unknown {
+  const out = execFileSync(process.execPath, [WRANGLER_BIN, "d1", "execute", "POLICY_DB", "--local", "--json", "--config", wranglerConfig, "--persist-to", persistTo, "--command", sql], {
+    cwd: root,
+    env: { ...process.env, ...QUIET_ENV },
+    encoding: "utf8",
+  });
+  return (JSON.parse(out) as { results: unknown[] }[])[0]?.results;
+}
+
+describe("applyPolicyFileLocal", () => {
+  it("writes the local D1 wrangler reads, migrating it first, and an invalid file changes nothing", async () => {
+    const persistTo = join(dir, "state");
+    const first = await applyPolicyFileLocal({ file: write("two.yaml", `providers:\n${provider("alpha")}${provider("beta")}`), wranglerConfig, persistTo });
+    expect(first).toMatchObject({ providers: ["alpha", "beta"], version: 1 });
+
+    const invalid = write("invalid.yaml", `providers:\n${provider("alpha")}  - name: gamma\n    issuer: https://g.example\n    authz: {condition: "claims.sub"}\n`);
+    await expect(applyPolicyFileLocal({ file: invalid, wranglerConfig, persistTo })).rejects.toThrow(InvalidPolicyFileError);
+    const io = captureIo();
+    expect(await policyCommand(["apply", invalid, "--local", "--config", wranglerConfig, "--persist-to", persistTo], io)).toBe(1);
+    expect(io.stderr.at(-1)).toBe(`${invalid}: not applied: the file has errors`);
+
+    expect(wranglerQuery(persistTo, "SELECT name FROM providers ORDER BY name")).toEqual([{ name: "alpha" }, { name: "beta" }]);
+    expect(wranglerQuery(persistTo, "SELECT version FROM policy_version")).toEqual([{ version: 1 }]);
+    // wrangler's own migration bookkeeping agrees nothing is pending.
+    expect(wranglerQuery(persistTo, "SELECT name FROM d1_migrations")).toEqual([{ name: "0001_providers.sql" }]);
+
+    const second = await applyPolicyFileLocal({ file: write("one.yaml", `providers:\n${provider("beta")}`), wranglerConfig, persistTo });
+    expect(second).toMatchObject({ providers: ["beta"], version: 2 });
+  });
+});
+
+describe("remote apply", () => {
+  it("renders the same replace-and-bump statements as one SQL file, with escaped literals", () => {
+    const file = write("remote.yaml", `providers:\n  - name: quote\n    issuer: https://q.example\n    description: "it's"\n    authz:\n      condition: |\n        claims.sub == "o'brien"\n`);
+    const { policy, sql } = remoteApplySql(file, new Date("2026-01-01T00:00:00Z"));
+    const lines = sql.trimEnd().split("\n");
+    expect(lines[0]).toBe("DELETE FROM providers;");
+    expect(lines[1]).toBe(`INSERT INTO providers (name, config, updated_at) VALUES ('quote', '${JSON.stringify(policy.result.providers[0]).replaceAll("'", "''")}', '2026-01-01T00:00:00.000Z');`);
+    expect(lines[1]).toContain(`"description":"it''s"`);
+    expect(lines[2]).toBe(`UPDATE policy_version SET version = version + 1, applied_at = '2026-01-01T00:00:00.000Z', source_sha256 = '${policy.sha256}' WHERE id = 1;`);
+    expect(policy.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(lines).toHaveLength(3);
+  });
+
+  it("runs wrangler d1 execute --remote --file against the configured database", () => {
+    expect(remoteApplyArgs("/tmp/x.sql", { wranglerConfig: "w.toml" })).toEqual([WRANGLER_BIN, "d1", "execute", "POLICY_DB", "--remote", "--file", "/tmp/x.sql", "--config", "w.toml"]);
+  });
+
+  it("refuses an invalid file before running anything", () => {
+    const file = write("remote-bad.yaml", "providers:\n  - name: x\n    staticKeys: [{key: nope}]\n");
+    expect(() => remoteApplySql(file)).toThrow(InvalidPolicyFileError);
+    expect(readFileSync(file, "utf8")).toContain("staticKeys");
+  });
+});

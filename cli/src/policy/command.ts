@@ -1,0 +1,133 @@
+/**
+ * `jwt-registry-auth policy …`: validate, apply, test and schema.
+ */
+import { providersConfigSchemaJson } from "@jwt-registry-auth/worker/providers/schema";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, UsageError, wantsHelp, withUsage, type Io } from "../io.ts";
+import { applyPolicyFileLocal, applyPolicyFileRemote } from "./apply.ts";
+import { InvalidPolicyFileError, loadPolicyFile, printDiagnostics } from "./load.ts";
+import { policyTestCommand, TEST_HELP } from "./test-command.ts";
+
+export const POLICY_HELP = `Usage: jwt-registry-auth policy <command> [options]
+
+Commands:
+  validate FILE             check a providers file; errors and warnings name file:line
+  apply FILE (--local|--remote) [--config wrangler.toml] [--database POLICY_DB] [--persist-to DIR]
+                            validate, then replace all providers in D1 at once
+  test FILE --service S (--claims JSON|@FILE | --token JWT) --scope SCOPE …
+                            what the policy decides for given claims
+  schema                    print the JSON Schema of the providers file
+
+Run 'jwt-registry-auth policy <command> --help' for a command's options.`;
+
+const VALIDATE_HELP = `Usage: jwt-registry-auth policy validate FILE
+
+Checks FILE (YAML) and prints every error and warning as file:line:column.
+Exit status: 0 valid (warnings allowed), 1 errors, 2 usage.`;
+
+const APPLY_HELP = `Usage: jwt-registry-auth policy apply FILE (--local|--remote) [options]
+
+Validates FILE (nothing is written if it has errors), then replaces every
+provider and bumps the policy version in one transaction. Running token
+servers pick the change up within seconds.
+
+  --local            the local D1 that 'wrangler dev' reads (migrations are applied if missing)
+  --remote           the deployed D1, via 'wrangler d1 execute --remote --file'
+  --config PATH      wrangler config (default wrangler.toml)
+  --database NAME    D1 binding or database name (default POLICY_DB)
+  --persist-to DIR   local state directory, as 'wrangler dev --persist-to DIR' (default .wrangler/state beside the config)`;
+
+const SCHEMA_HELP = `Usage: jwt-registry-auth policy schema
+
+Prints the JSON Schema of the providers file (docs/providers.schema.json).`;
+
+async function validateCommand(argv: readonly string[], io: Io): Promise<number> {
+  const { positionals } = parseCommandArgs(argv, {}, { min: 1, max: 1, names: "FILE" });
+  const { file, result } = loadPolicyFile(positionals[0] as string);
+  printDiagnostics(io, result);
+  const names = result.providers.map((p) => p.name).join(", ");
+  const counts = `${result.errors.length} error(s), ${result.warnings.length} warning(s)`;
+  if (result.errors.length > 0) {
+    io.out(`${file}: invalid: ${counts}`);
+    return EXIT_FAILED;
+  }
+  io.out(`${file}: valid: ${result.providers.length} provider(s)${names === "" ? "" : ` (${names})`}, ${counts}`);
+  return EXIT_OK;
+}
+
+async function applyCommand(argv: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      local: { type: "boolean" },
+      remote: { type: "boolean" },
+      config: { type: "string" },
+      database: { type: "string" },
+      "persist-to": { type: "string" },
+    },
+    { min: 1, max: 1, names: "FILE" },
+  );
+  if (values.local === values.remote) throw new UsageError("give exactly one of --local and --remote");
+  if (values.remote && values["persist-to"] !== undefined) throw new UsageError("--persist-to is for --local");
+  const file = positionals[0] as string;
+  const target = {
+    file,
+    ...(values.config !== undefined && { wranglerConfig: values.config }),
+    ...(values.database !== undefined && { database: values.database }),
+  };
+  try {
+    if (values.remote) {
+      const { result, exitCode } = applyPolicyFileRemote(target);
+      printDiagnostics(io, { providers: [], errors: [], warnings: result.warnings });
+      if (exitCode !== 0) {
+        io.err(`error: wrangler d1 execute --remote failed (exit ${exitCode}); nothing was applied by this command`);
+        return EXIT_FAILED;
+      }
+      io.out(`applied ${result.providers.length} provider(s) to the remote D1: ${result.providers.join(", ")}`);
+      return EXIT_OK;
+    }
+    const result = await applyPolicyFileLocal({ ...target, ...(values["persist-to"] !== undefined && { persistTo: values["persist-to"] }) });
+    printDiagnostics(io, { providers: [], errors: [], warnings: result.warnings });
+    io.out(`applied ${result.providers.length} provider(s) to the local D1 (policy version ${result.version ?? "?"}): ${result.providers.join(", ")}`);
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof InvalidPolicyFileError) {
+      printDiagnostics(io, { providers: [], warnings: [], errors: e.errors });
+      io.err(`${file}: not applied: the file has errors`);
+      return EXIT_FAILED;
+    }
+    io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT_FAILED;
+  }
+}
+
+async function schemaCommand(argv: readonly string[], io: Io): Promise<number> {
+  parseCommandArgs(argv, {}, { min: 0, max: 0, names: "" });
+  io.out(providersConfigSchemaJson().trimEnd());
+  return EXIT_OK;
+}
+
+const SUBCOMMANDS: Readonly<Record<string, { help: string; run: (argv: readonly string[], io: Io) => Promise<number> }>> = {
+  validate: { help: VALIDATE_HELP, run: validateCommand },
+  apply: { help: APPLY_HELP, run: applyCommand },
+  test: { help: TEST_HELP, run: policyTestCommand },
+  schema: { help: SCHEMA_HELP, run: schemaCommand },
+};
+
+export async function policyCommand(argv: readonly string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    (name === undefined ? io.err : io.out)(POLICY_HELP);
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const sub = SUBCOMMANDS[name];
+  if (sub === undefined) {
+    io.err(`error: unknown policy command ${JSON.stringify(name)}\n`);
+    io.err(POLICY_HELP);
+    return EXIT_USAGE;
+  }
+  if (wantsHelp(rest)) {
+    io.out(sub.help);
+    return EXIT_OK;
+  }
+  return withUsage(io, sub.help, () => sub.run(rest, io));
+}

@@ -1,0 +1,50 @@
+/**
+ * Reads and validates a providers file, the first step of every `policy`
+ * command: nothing is applied or tested from a file with errors.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { formatDiagnostic, parseProvidersConfig, type ConfigResult, type Diagnostic } from "@jwt-registry-auth/worker/providers/config";
+import type { Io } from "../io.ts";
+
+export interface PolicyFile {
+  readonly file: string;
+  readonly result: ConfigResult;
+  /** SHA-256 (hex) of the file's bytes, recorded with each apply. */
+  readonly sha256: string;
+}
+
+export class InvalidPolicyFileError extends Error {
+  override readonly name = "InvalidPolicyFileError";
+  constructor(
+    readonly file: string,
+    readonly errors: readonly Diagnostic[],
+  ) {
+    super(`${file}: ${errors.length} error${errors.length === 1 ? "" : "s"}:\n${errors.map((e) => formatDiagnostic(e, "error")).join("\n")}`);
+  }
+}
+
+/** Reads and parses the file; an unreadable file becomes one error at 1:1 rather than a throw. */
+export function loadPolicyFile(file: string): PolicyFile {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const reason = e instanceof Error && "code" in e ? String(e.code) : String(e);
+    return { file, sha256: "", result: { providers: [], warnings: [], errors: [{ file, line: 1, column: 1, message: `cannot read the file (${reason})` }] } };
+  }
+  return { file, sha256: createHash("sha256").update(bytes).digest("hex"), result: parseProvidersConfig(bytes.toString("utf8"), file) };
+}
+
+/** Loads the file and throws InvalidPolicyFileError if it has errors: the gate before any write. */
+export function loadValidPolicyFile(file: string): PolicyFile {
+  const loaded = loadPolicyFile(file);
+  if (loaded.result.errors.length > 0) throw new InvalidPolicyFileError(file, loaded.result.errors);
+  return loaded;
+}
+
+/** Errors then warnings, one `file:line:column: severity: message` line each, on stderr. */
+export function printDiagnostics(io: Io, result: ConfigResult): void {
+  for (const e of result.errors) io.err(formatDiagnostic(e, "error"));
+  for (const w of result.warnings) io.err(formatDiagnostic(w, "warning"));
+}

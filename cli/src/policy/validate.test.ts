@@ -1,0 +1,43 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { captureIo } from "../testing.ts";
+import { policyCommand } from "./command.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "jra-validate-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe("policy validate", () => {
+  it("loads the PoC's file with warnings naming file:line, exit 0", async () => {
+    const file = write("poc.yaml", `server: { listenAddress: ":5000" }\nproviders:\n  - name: gha\n    oidcDiscoveryURL: https://token.actions.githubusercontent.com\n`);
+    const io = captureIo();
+    expect(await policyCommand(["validate", file], io)).toBe(0);
+    expect(io.stderr).toEqual([
+      `${file}:1:1: warning: 'server' is ignored: the token server's settings live in wrangler.toml (vars and secrets), not in this file`,
+      expect.stringMatching(new RegExp(`^${file}:3:5: warning: provider "gha" has no audiences`)),
+      expect.stringMatching(new RegExp(`^${file}:3:5: warning: provider "gha" has no authz condition`)),
+    ]);
+  });
+
+  it("prints each error as file:line:column and exits 1", async () => {
+    const file = write("bad.yaml", "providers:\n  - name: gha\n    issuer: https://i.example\n    authz:\n      condition: |\n        scope.action == 'pull' &&\n          claims.sub ==\n");
+    const io = captureIo();
+    expect(await policyCommand(["validate", file], io)).toBe(1);
+    // Line 7 is the condition's second line; `==` is at column 22 (block indent 8 + CEL column 14).
+    expect(io.stderr).toEqual([expect.stringMatching(new RegExp(`^${file}:7:22: error: authz\\.condition: syntax error`)), expect.stringMatching(/warning: provider "gha" has no audiences/)]);
+    expect(io.stdout).toEqual([`${file}: invalid: 1 error(s), 1 warning(s)`]);
+  });
+
+  it("reports an unreadable file as an error, exit 1", async () => {
+    const io = captureIo();
+    expect(await policyCommand(["validate", join(dir, "missing.yaml")], io)).toBe(1);
+    expect(io.stderr[0]).toMatch(/missing\.yaml:1:1: error: cannot read the file \(ENOENT\)/);
+  });
+});
