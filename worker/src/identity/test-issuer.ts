@@ -29,7 +29,8 @@ export interface TestIssuer {
   mint(request?: MintRequest): Promise<string>;
   stats(): Promise<{ discovery: number; jwks: number }>;
   setDown(down: boolean): Promise<void>;
-  rotate(): Promise<void>;
+  /** A new signing key; the JWKS keeps the old ones too with `keepOld`. */
+  rotate(keepOld?: boolean): Promise<void>;
   privateJwk(): Promise<{ alg: string; kid: string; jwk: JWK }>;
 }
 
@@ -54,8 +55,8 @@ export async function freshIssuer(base: string): Promise<TestIssuer> {
     setDown: async (down) => {
       await call(`${url}/_test/down`, { down });
     },
-    rotate: async () => {
-      await call(`${url}/_test/rotate`, {});
+    rotate: async (keepOld = false) => {
+      await call(`${url}/_test/rotate`, { keepOld });
     },
     privateJwk: () => call(`${url}/_test/private-jwk`),
   };

@@ -14,9 +14,12 @@ async function githubLike() {
   return { issuer, provider: discoveryProvider(issuer.url) };
 }
 
+/** One issuer for the tests that neither count its fetches nor change it. */
+const shared = await githubLike();
+
 describe("verifyWorkloadToken accepts", () => {
   it("an RS256 token from the issuer, for the requested service", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const token = await issuer.mint({ claims: { sub: "repo:acme/app:ref:refs/heads/main", aud: SERVICE, repository_owner: "acme" }, expiresIn: 300 });
     const result = await verifyWorkloadToken(token, provider, ctx());
     expect(result.ok).toBe(true);
@@ -36,7 +39,7 @@ describe("verifyWorkloadToken accepts", () => {
   });
 
   it("a configured audience, and then no longer the service itself", async () => {
-    const { issuer } = await githubLike();
+    const { issuer } = shared;
     const provider = discoveryProvider(issuer.url, { audiences: ["https://github.com/acme"] });
     const ok = await issuer.mint({ claims: { sub: "s", aud: "https://github.com/acme" } });
     expect((await verifyWorkloadToken(ok, provider, ctx())).ok).toBe(true);
@@ -45,7 +48,7 @@ describe("verifyWorkloadToken accepts", () => {
   });
 
   it("exp within the 60 s leeway, but not beyond it", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const now = nowSeconds();
     const justExpired = await issuer.mint({ claims: { sub: "s", aud: SERVICE }, now: now - 300, expiresIn: 300 - 59 });
     expect((await verifyWorkloadToken(justExpired, provider, ctx({ now }))).ok).toBe(true);
@@ -54,7 +57,7 @@ describe("verifyWorkloadToken accepts", () => {
   });
 
   it("nbf within the leeway, but not beyond it", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const now = nowSeconds();
     const soon = await issuer.mint({ claims: { sub: "s", aud: SERVICE, nbf: now + 50 } });
     expect((await verifyWorkloadToken(soon, provider, ctx({ now }))).ok).toBe(true);
@@ -63,9 +66,34 @@ describe("verifyWorkloadToken accepts", () => {
   });
 });
 
-describe("verifyWorkloadToken rejects", () => {
-  it("alg none", async () => {
+describe("verifyWorkloadToken without a kid in the token", () => {
+  it("tries each of the issuer's keys that suits the alg", async () => {
     const { issuer, provider } = await githubLike();
+    const older = await issuer.privateJwk();
+    await issuer.rotate(true);
+    const sign = async (jwk: JWK, claims: Record<string, unknown> = {}) =>
+      new SignJWT({ iss: issuer.url, sub: "s", aud: SERVICE, ...claims }).setProtectedHeader({ alg: "RS256" }).setExpirationTime("5m").sign(await importJWK(jwk, "RS256"));
+    expect((await verifyWorkloadToken(await sign(older.jwk), provider, ctx())).ok).toBe(true);
+    expect((await verifyWorkloadToken(await sign((await issuer.privateJwk()).jwk), provider, ctx())).ok).toBe(true);
+    expect(await verifyWorkloadToken(await sign(older.jwk, { aud: "elsewhere" }), provider, ctx())).toMatchObject({ ok: false, reason: "wrong_audience" });
+    const stranger = await (await githubLike()).issuer.privateJwk();
+    expect(await verifyWorkloadToken(await sign(stranger.jwk), provider, ctx())).toMatchObject({ ok: false, reason: "bad_signature" });
+  });
+});
+
+describe("verifyWorkloadToken rejects", () => {
+  it("a token that brings its own key in the header (jwk, jku, x5u)", async () => {
+    const { issuer, provider } = shared;
+    const attacker = await (await githubLike()).issuer.privateJwk();
+    const token = await new SignJWT({ iss: issuer.url, sub: "s", aud: SERVICE })
+      .setProtectedHeader({ alg: "RS256", jwk: publicPart(attacker.jwk), jku: `${issuer.url}/.well-known/jwks`, x5u: `${issuer.url}/cert.pem` })
+      .setExpirationTime("5m")
+      .sign(await importJWK(attacker.jwk, "RS256"));
+    expect(await verifyWorkloadToken(token, provider, ctx())).toMatchObject({ ok: false, reason: "bad_signature" });
+  });
+
+  it("alg none", async () => {
+    const { issuer, provider } = shared;
     const { kid } = await issuer.privateJwk();
     const payload = { iss: issuer.url, sub: "s", aud: SERVICE, exp: nowSeconds() + 300 };
     const token = `${b64url(JSON.stringify({ alg: "none", kid }))}.${b64url(JSON.stringify(payload))}.`;
@@ -73,7 +101,7 @@ describe("verifyWorkloadToken rejects", () => {
   });
 
   it("HS256 'signed' with the issuer's public key, as JWK JSON and as PEM", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const { kid, jwk } = await issuer.privateJwk();
     const publicJwk = publicPart(jwk);
     const pem = await exportSPKI((await importJWK({ ...publicJwk, alg: "RS256" }, "RS256", { extractable: true })) as CryptoKey);
@@ -87,13 +115,13 @@ describe("verifyWorkloadToken rejects", () => {
   });
 
   it("a wrong iss, even though the issuer's key signed it", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const token = await issuer.mint({ claims: { iss: "https://token.actions.githubusercontent.com", sub: "s", aud: SERVICE } });
     expect(await verifyWorkloadToken(token, provider, ctx())).toEqual({ ok: false, reason: "wrong_issuer", detail: "unexpected issuer" });
   });
 
   it("a wrong aud and a missing aud", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const wrong = await issuer.mint({ claims: { sub: "s", aud: ["other.example.com", `http://${SERVICE}`] } });
     expect(await verifyWorkloadToken(wrong, provider, ctx())).toEqual({ ok: false, reason: "wrong_audience", detail: "unexpected audience" });
     const missing = await issuer.mint({ claims: { sub: "s" } });
@@ -101,13 +129,13 @@ describe("verifyWorkloadToken rejects", () => {
   });
 
   it("any token when there is no audience to compare with", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const token = await issuer.mint({ claims: { sub: "s", aud: "" } });
     expect(await verifyWorkloadToken(token, provider, ctx({ service: "" }))).toMatchObject({ ok: false, reason: "wrong_audience" });
   });
 
   it("a missing exp, a missing or empty sub, and wrongly typed claims", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const { kid, jwk } = await issuer.privateJwk();
     const key = await importJWK(jwk, "RS256");
     const sign = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid }).sign(key);
@@ -125,20 +153,20 @@ describe("verifyWorkloadToken rejects", () => {
   });
 
   it("an iat in the future beyond the leeway", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const now = nowSeconds();
     const token = await issuer.mint({ claims: { sub: "s", aud: SERVICE, iat: now + 120 } });
     expect(await verifyWorkloadToken(token, provider, ctx({ now }))).toEqual({ ok: false, reason: "not_yet_valid", detail: "token is not valid yet (iat)" });
   });
 
   it("an unknown kid", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const token = await issuer.mint({ claims: { sub: "s", aud: SERVICE }, header: { kid: "not-a-known-kid" } });
     expect(await verifyWorkloadToken(token, provider, ctx())).toEqual({ ok: false, reason: "unknown_key", detail: "no key matches the token's kid" });
   });
 
   it("an alg the issuer's key is not published for (PS256 with an RS256 JWK)", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const { kid, jwk } = await issuer.privateJwk();
     const token = await new SignJWT({ iss: issuer.url, sub: "s", aud: SERVICE })
       .setProtectedHeader({ alg: "PS256", kid })
@@ -164,12 +192,12 @@ describe("verifyWorkloadToken rejects", () => {
     ["a header that is a JSON array", `${b64url('["RS256"]')}.${b64url("{}")}.c2ln`],
     ["a header without alg", `${b64url('{"kid":"k"}')}.${b64url("{}")}.c2ln`],
   ])("garbage: %s", async (_name, token) => {
-    const { provider } = await githubLike();
+    const { provider } = shared;
     expect(await verifyWorkloadToken(token, provider, ctx())).toMatchObject({ ok: false, reason: "malformed" });
   });
 
   it("a correctly signed payload that is not a JSON object", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const { kid, jwk } = await issuer.privateJwk();
     const key = await importJWK(jwk, "RS256");
     for (const payload of ["[1,2]", "123", '"sub"', "not json"]) {
@@ -179,7 +207,7 @@ describe("verifyWorkloadToken rejects", () => {
   });
 
   it("a token signed with another issuer's key under a spoofed iss and the victim's kid", async () => {
-    const { issuer: victim, provider } = await githubLike();
+    const { issuer: victim, provider } = shared;
     const attacker = await freshIssuer(inject("githubIssuer"));
     const { kid: victimKid } = await victim.privateJwk();
     const { jwk } = await attacker.privateJwk();
@@ -194,7 +222,7 @@ describe("verifyWorkloadToken rejects", () => {
   });
 
   it("an ES256 token from the cluster issuer against an RS256 issuer's kid", async () => {
-    const { issuer: victim, provider } = await githubLike();
+    const { issuer: victim, provider } = shared;
     const cluster = await freshIssuer(inject("clusterIssuer"));
     const { kid: victimKid } = await victim.privateJwk();
     const token = await cluster.mint({ claims: { iss: victim.url, sub: "s", aud: SERVICE }, header: { kid: victimKid } });
@@ -215,14 +243,14 @@ describe("verifyWorkloadToken rejects", () => {
   });
 
   it("a discovery URL that is refused even though the issuer is fine", async () => {
-    const { issuer } = await githubLike();
+    const { issuer } = shared;
     const provider = discoveryProvider(issuer.url, { keys: { source: "discovery", discoveryUrl: "https://user:pw@issuer.example.com" } });
     const token = await issuer.mint({ claims: { sub: "s", aud: SERVICE } });
     expect(await verifyWorkloadToken(token, provider, ctx())).toEqual({ ok: false, reason: "issuer_not_allowed", detail: "issuer URL refused: URL has userinfo" });
   });
 
   it("with details that never contain the token or its claim values", async () => {
-    const { issuer, provider } = await githubLike();
+    const { issuer, provider } = shared;
     const secretish = "SECRET-CLAIM-VALUE";
     const cases = [
       await issuer.mint({ claims: { sub: secretish, aud: secretish } }),
@@ -244,7 +272,7 @@ describe("verifyWorkloadToken rejects", () => {
 
 describe("verifyWorkloadToken with a JWK that pins its alg", () => {
   it("refuses a token whose alg differs from the JWK's alg (static inline JWKS)", async () => {
-    const { issuer } = await githubLike();
+    const { issuer } = shared;
     const { kid, jwk } = await issuer.privateJwk();
     const provider = { ...discoveryProvider(issuer.url), keys: { source: "jwks" as const, jwks: { keys: [{ ...publicPart(jwk), kid, alg: "RS512" } as JWK] } } };
     const token = await issuer.mint({ claims: { sub: "s", aud: SERVICE } });
