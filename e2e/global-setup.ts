@@ -6,5 +6,5 @@
 import { ensureTools } from "@jwt-registry-auth/testkit";
 
 export default async function setup(): Promise<void> {
-  await ensureTools(["docker-registry", "skopeo", "docker", "openssl"]);
+  await ensureTools(["docker-registry", "skopeo", "docker"]);
 }

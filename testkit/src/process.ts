@@ -30,18 +30,29 @@ export interface StartProcessOptions {
 const running = new Set<ManagedProcess>();
 let exitHookInstalled = false;
 
+function killAllRunning(): void {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  running.clear();
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const child of running) {
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  });
+  process.on("exit", killAllRunning);
+  // A test runner ending its worker with a signal skips "exit" handlers: clean
+  // up, then re-raise so the signal still has its usual effect.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      killAllRunning();
+      process.kill(process.pid, signal);
+    });
+  }
 }
 
 /** Tools colour their output even when told not to; logs are read by people and regexes. */

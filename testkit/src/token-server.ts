@@ -81,7 +81,9 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
   let worker: WranglerWorker | undefined;
   try {
     // `policy apply --local` applies the D1 migrations first when they are missing.
-    await Promise.all([runCli(["keys", "generate", "--out", keysDir, "--subject", "jwt-registry-auth e2e"]), applyProviders(options.providersYaml)]);
+    // allSettled: on a failure, the other step must finish before the dir is removed.
+    const steps = await Promise.allSettled([runCli(["keys", "generate", "--out", keysDir, "--subject", "jwt-registry-auth e2e"]), applyProviders(options.providersYaml)]);
+    for (const step of steps) if (step.status === "rejected") throw step.reason;
     const certPath = join(keysDir, "signing-cert.pem");
     const tokenIssuer = options.tokenIssuer ?? "jwt-registry-auth-e2e";
     worker = await startWrangler({
