@@ -1,5 +1,6 @@
 /** Every benchmark, in the order `npm run bench` runs them. */
 import type { Benchmark } from "./lib/benchmark.ts";
+import { tokenCpu } from "./token-cpu.ts";
 import { tokenThroughput } from "./token-throughput.ts";
 
-export const BENCHMARKS: readonly Benchmark[] = [tokenThroughput];
+export const BENCHMARKS: readonly Benchmark[] = [tokenThroughput, tokenCpu];

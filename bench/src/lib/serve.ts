@@ -88,12 +88,14 @@ export async function serveWorker(options: ServeOptions): Promise<ServedWorker> 
     await miniflare.dispose();
     throw new Error(`expected one new workerd process, found ${started.length}`);
   }
+  let stopped: Promise<void> | undefined;
   return {
     url,
     workerdPid: started[0] as number,
     miniflare,
     logLines: () => lines,
     recentLogs: () => [...recent],
-    stop: () => miniflare.dispose(),
+    // Idempotent: a stack stops every Worker it served, including ones a benchmark already stopped.
+    stop: () => (stopped ??= miniflare.dispose()),
   };
 }
