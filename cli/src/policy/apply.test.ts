@@ -23,14 +23,14 @@ function write(name: string, text: string): string {
 
 const provider = (name: string) => `  - name: ${name}\n    issuer: https://${name}.example\n    audiences: [registry.example.com]\n    authz: {condition: "scope.action == 'pull'"}\n`;
 
-/** What `wrangler d1 execute --local` — the same reader as `wrangler dev` — sees in the persist dir. */
-function wranglerQuery(persistTo: string, sql: string): unknown {
+/** What `wrangler d1 execute --local` — the same reader as `wrangler dev` — sees in the persist dir: one result list per statement. */
+function wranglerQuery(persistTo: string, sql: string): unknown[] {
   const out = execFileSync(process.execPath, [WRANGLER_BIN, "d1", "execute", "POLICY_DB", "--local", "--json", "--config", wranglerConfig, "--persist-to", persistTo, "--command", sql], {
     cwd: root,
     env: { ...process.env, ...QUIET_ENV },
     encoding: "utf8",
   });
-  return (JSON.parse(out) as { results: unknown[] }[])[0]?.results;
+  return (JSON.parse(out) as { results: unknown[] }[]).map((r) => r.results);
 }
 
 describe("applyPolicyFileLocal", () => {
@@ -45,10 +45,12 @@ describe("applyPolicyFileLocal", () => {
     expect(await policyCommand(["apply", invalid, "--local", "--config", wranglerConfig, "--persist-to", persistTo], io)).toBe(1);
     expect(io.stderr.at(-1)).toBe(`${invalid}: not applied: the file has errors`);
 
-    expect(wranglerQuery(persistTo, "SELECT name FROM providers ORDER BY name")).toEqual([{ name: "alpha" }, { name: "beta" }]);
-    expect(wranglerQuery(persistTo, "SELECT version FROM policy_version")).toEqual([{ version: 1 }]);
-    // wrangler's own migration bookkeeping agrees nothing is pending.
-    expect(wranglerQuery(persistTo, "SELECT name FROM d1_migrations")).toEqual([{ name: "0001_providers.sql" }]);
+    // The rows, the version, and wrangler's own migration bookkeeping (so it won't re-apply 0001).
+    expect(wranglerQuery(persistTo, "SELECT name FROM providers ORDER BY name; SELECT version FROM policy_version; SELECT name FROM d1_migrations")).toEqual([
+      [{ name: "alpha" }, { name: "beta" }],
+      [{ version: 1 }],
+      [{ name: "0001_providers.sql" }],
+    ]);
 
     const second = await applyPolicyFileLocal({ file: write("one.yaml", `providers:\n${provider("beta")}`), wranglerConfig, persistTo });
     expect(second).toMatchObject({ providers: ["beta"], version: 2 });
