@@ -1,6 +1,8 @@
 /** Every benchmark, in the order `npm run bench` runs them. */
 import type { Benchmark } from "./lib/benchmark.ts";
+import { bundle } from "./bundle.ts";
+import { policyEval } from "./policy-eval.ts";
 import { tokenCpu } from "./token-cpu.ts";
 import { tokenThroughput } from "./token-throughput.ts";
 
-export const BENCHMARKS: readonly Benchmark[] = [tokenThroughput, tokenCpu];
+export const BENCHMARKS: readonly Benchmark[] = [tokenThroughput, tokenCpu, policyEval, bundle];
