@@ -1,12 +1,13 @@
+import { env } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { JWKS_CACHE_DEFAULTS, JwksCache, jwksKvKey, type CacheCall, type DiscoverySource, type StoredJwks } from "./jwks-cache.ts";
-import { discoveryProvider, freshIssuer, jwksKv, type TestIssuer } from "./test-issuer.ts";
+import { discoveryProvider, freshIssuer, type TestIssuer } from "./test-issuer.ts";
 import { resetIdentityCaches, verifyWorkloadToken, type VerifyContext } from "./verify-workload-token.ts";
 
 const SERVICE = "registry.example.com";
 const HOUR = 3600;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
-const ctx = (now: number): VerifyContext => ({ service: SERVICE, kv: jwksKv(), allowHttpLoopback: true, now });
+const ctx = (now: number): VerifyContext => ({ service: SERVICE, kv: env.JWKS_CACHE, allowHttpLoopback: true, now });
 
 /** Verifies a fresh token of `issuer` at `now` (the token is minted valid at that time). */
 async function verifyAt(issuer: TestIssuer, now: number, header?: Record<string, unknown>) {
@@ -22,7 +23,7 @@ describe("JWKS cache with a loopback issuer", () => {
     expect((await verifyAt(issuer, now + 1)).ok).toBe(true);
     expect(await issuer.stats()).toEqual({ discovery: 1, jwks: 1 });
 
-    const stored = await jwksKv().get<StoredJwks>(await jwksKvKey({ issuer: issuer.url, discoveryUrl: issuer.url }), "json");
+    const stored = await env.JWKS_CACHE.get<StoredJwks>(await jwksKvKey({ issuer: issuer.url, discoveryUrl: issuer.url }), "json");
     expect(stored).toMatchObject({
       v: 1,
       issuer: issuer.url,
@@ -145,9 +146,9 @@ function fakeIssuer(options: { jwksHeaders?: Record<string, string>; discovery?:
 
 /** A KV namespace of its own per test: the fake issuer's URL is the same in every test. */
 async function isolatedCall(nowMs: number): Promise<CacheCall> {
-  const keys = await jwksKv().list();
-  await Promise.all(keys.keys.map((k) => jwksKv().delete(k.name)));
-  return { kv: jwksKv(), allowHttpLoopback: false, nowMs };
+  const keys = await env.JWKS_CACHE.list();
+  await Promise.all(keys.keys.map((k) => env.JWKS_CACHE.delete(k.name)));
+  return { kv: env.JWKS_CACHE, allowHttpLoopback: false, nowMs };
 }
 
 describe("JWKS cache limits (injected fetch)", () => {
@@ -214,7 +215,7 @@ describe("JWKS cache limits (injected fetch)", () => {
     const issuer = fakeIssuer();
     const cache = new JwksCache({ fetch: issuer.fetchFn });
     const call = await isolatedCall(Date.now());
-    await jwksKv().put(await jwksKvKey(SOURCE), JSON.stringify({ v: 1, issuer: ISSUER, keys: [{ kty: "oct", k: "c2VjcmV0" }], fetchedAt: call.nowMs, freshUntil: call.nowMs + 1e9 }));
+    await env.JWKS_CACHE.put(await jwksKvKey(SOURCE), JSON.stringify({ v: 1, issuer: ISSUER, keys: [{ kty: "oct", k: "c2VjcmV0" }], fetchedAt: call.nowMs, freshUntil: call.nowMs + 1e9 }));
     expect((await cache.keysFor(SOURCE, call)).ok).toBe(true);
     expect(issuer.calls).toHaveLength(2);
   });
@@ -227,7 +228,7 @@ describe("JWKS cache limits (injected fetch)", () => {
     expect((await cache.keysFor(SOURCE, call)).ok).toBe(true);
     expect(pending).toHaveLength(1);
     await Promise.all(pending);
-    const listed = await jwksKv().list();
+    const listed = await env.JWKS_CACHE.list();
     expect(listed.keys.map((k) => k.name)).toEqual([await jwksKvKey(SOURCE)]);
     const expiration = listed.keys[0]?.expiration ?? 0;
     expect(expiration).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + JWKS_CACHE_DEFAULTS.maxStaleSeconds - 5);

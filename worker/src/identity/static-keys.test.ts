@@ -1,12 +1,13 @@
+import { env } from "cloudflare:test";
 import { exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from "jose";
 import { describe, expect, inject, it } from "vitest";
 import type { ProviderConfig } from "../providers/model.ts";
 import { jwksFromPems } from "./static-keys.ts";
-import { freshIssuer, jwksKv, publicPart, type TestIssuer } from "./test-issuer.ts";
+import { freshIssuer, publicPart, type TestIssuer } from "./test-issuer.ts";
 import { verifyWorkloadToken, type VerifyContext } from "./verify-workload-token.ts";
 
 const SERVICE = "registry.example.com";
-const ctx: VerifyContext = { service: SERVICE, kv: jwksKv(), allowHttpLoopback: true };
+const ctx: VerifyContext = { service: SERVICE, kv: env.JWKS_CACHE, allowHttpLoopback: true };
 
 /** An RSA key and a self-signed certificate for it (made with openssl; public material only). */
 const FIXTURE_CERT = `-----BEGIN CERTIFICATE-----

@@ -4,16 +4,8 @@
  * new path prefix, i.e. an independent issuer with its own keys, stats and down
  * flag, so tests that count fetches or rotate keys don't disturb each other.
  */
-import { env } from "cloudflare:test";
 import type { JWK } from "jose";
-import type { Env } from "../env.ts";
 import type { ProviderConfig } from "../providers/model.ts";
-
-/**
- * The JWKS_CACHE binding. `cloudflare:test` types `env` as `Cloudflare.Env`,
- * which the worker doesn't declare (yet), hence the cast to the worker's own Env.
- */
-export const jwksKv = (): KVNamespace => (env as unknown as Env).JWKS_CACHE;
 
 export interface MintRequest {
   readonly claims?: Record<string, unknown>;

@@ -1,10 +1,11 @@
+import { env } from "cloudflare:test";
 import { CompactSign, exportSPKI, importJWK, SignJWT, type JWK } from "jose";
 import { describe, expect, inject, it } from "vitest";
-import { discoveryProvider, freshIssuer, jwksKv, publicPart } from "./test-issuer.ts";
+import { discoveryProvider, freshIssuer, publicPart } from "./test-issuer.ts";
 import { MAX_TOKEN_BYTES, verifyWorkloadToken, type VerifyContext } from "./verify-workload-token.ts";
 
 const SERVICE = "registry.example.com";
-const ctx = (overrides: Partial<VerifyContext> = {}): VerifyContext => ({ service: SERVICE, kv: jwksKv(), allowHttpLoopback: true, ...overrides });
+const ctx = (overrides: Partial<VerifyContext> = {}): VerifyContext => ({ service: SERVICE, kv: env.JWKS_CACHE, allowHttpLoopback: true, ...overrides });
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const b64url = (text: string) => btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
