@@ -100,14 +100,17 @@ function randomTar(name: string, size: number): Readable {
 /** Passes bytes through while hashing and counting them. */
 class Digester extends Transform {
   private readonly hash = createHash("sha256");
+  private result: string | undefined;
   size = 0;
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
     this.size += chunk.length;
     callback(null, chunk);
   }
+  /** Once the stream has ended; repeatable. */
   digest(): string {
-    return `sha256:${this.hash.digest("hex")}`;
+    this.result ??= `sha256:${this.hash.digest("hex")}`;
+    return this.result;
   }
 }
 
@@ -121,9 +124,10 @@ function writeBlob(blobsDir: string, bytes: string | Buffer, mediaType: string):
 async function writeLayer(blobsDir: string, index: number, spec: LayerSpec): Promise<LayerBlob> {
   const tmp = join(blobsDir, `.layer-${index}.tmp`);
   const uncompressed = new Digester();
-  const stored = new Digester();
   const gzip = spec.compression !== "none";
-  const stages = gzip ? [uncompressed, createGzip({ level: 1 }), stored] : [uncompressed, stored];
+  // An uncompressed layer's digest is its diff_id: hash it once.
+  const stored = gzip ? new Digester() : uncompressed;
+  const stages = gzip ? [uncompressed, createGzip({ level: 1 }), stored] : [uncompressed];
   await pipeline([randomTar(`layer-${index}.bin`, spec.size), ...stages, createWriteStream(tmp)]);
   const digest = stored.digest();
   const path = join(blobsDir, digest.slice("sha256:".length));
