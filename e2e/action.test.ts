@@ -18,6 +18,7 @@ import {
   freePort,
   makeTempDir,
   removeDir,
+  requestToken,
   sha256Hex,
   skopeoCopy,
   skopeoInspect,
@@ -83,6 +84,11 @@ beforeAll(async () => {
     startRegistry({ port, auth: { kind: "token", realm: tokenServer.realm, service: host, issuer: tokenServer.tokenIssuer, rootCertBundlePath: tokenServer.certPath } }),
   );
   cleanups.push(() => registry.stop());
+  // A first token request warms the token server (issuer discovery, JWKS, policy from D1), so
+  // the short-lived token in the refresh test is not spent on a cold start.
+  const jwt = await issuer.github({ owner: "acme", ownerId: OWNER_ID, audience: host });
+  const warm = await requestToken(tokenServer.realm, { service: host, credential: { username: "gha", password: jwt } });
+  expect(warm.status).toBe(200);
 });
 
 afterAll(async () => {
@@ -136,7 +142,7 @@ describe("the Action logs a job in with its OIDC token", () => {
   it("with refresh: skopeo pushes and pulls, still pulls (and docker still reads) after the OIDC token expired, and is refused after post", async () => {
     // The token is minted already past `exp` but inside the token server's leeway: it is good for
     // the login and for good dead seconds later, so the test waits seconds instead of five minutes.
-    const oidc = await actionsOidc({ expiresIn: 300, issuedAgo: 300 + LEEWAY_SECONDS - 12 });
+    const oidc = await actionsOidc({ expiresIn: 300, issuedAgo: 300 + LEEWAY_SECONDS - 15 });
     const { env, configPath } = jobEnv(oidc);
 
     const main = await timings.measure("main (refresh): start → logged in", () => runStep(mainScript, { inputs: { registry: registry.url, provider: "gha" }, env }));
