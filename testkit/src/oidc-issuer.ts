@@ -184,12 +184,13 @@ export async function startOidcIssuer(options: IssuerOptions = {}): Promise<Oidc
   const host = options.host ?? "127.0.0.1";
   const basePath = (options.path ?? "").replace(/\/$/, "");
   let origin = "";
-  const tenants = new Map<string, Tenant>();
+  // Promises, so concurrent first requests for a new issuer share one key.
+  const tenants = new Map<string, Promise<Tenant>>();
 
-  const tenantFor = async (prefix: string): Promise<Tenant> => {
+  const tenantFor = (prefix: string): Promise<Tenant> => {
     let tenant = tenants.get(prefix);
     if (!tenant) {
-      tenant = { url: `${origin}${prefix}`, keys: [await newKey(alg)], down: false, stats: { discovery: 0, jwks: 0 } };
+      tenant = newKey(alg).then((key) => ({ url: `${origin}${prefix}`, keys: [key], down: false, stats: { discovery: 0, jwks: 0 } }));
       tenants.set(prefix, tenant);
     }
     return tenant;
