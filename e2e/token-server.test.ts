@@ -149,6 +149,11 @@ describe("registry token auth with workload JWTs as passwords", () => {
     const inspect = await skopeoInspect(ref("acme/app:v1"), { authFile: creds.path });
     expect(inspect.code, inspect.stderr).toBe(0);
     expect(inspect.digest).toBe(image.manifest.digest);
+
+    // The policy reads the kubernetes.io claims: a pod of another namespace gets nothing.
+    const otherNamespace = await cluster.kubernetes({ namespace: "other", serviceAccount: "builder", audience: [SERVICE] });
+    const refused = await skopeoInspect(ref("acme/app:v1"), { authFile: credentialsFor({ username: "cluster", password: otherNamespace }).path });
+    expect(refused.code).not.toBe(0);
   });
 
   it("skopeo copies to another repository by cross-repository blob mount", async () => {
