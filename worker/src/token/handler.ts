@@ -24,7 +24,7 @@ type Failure =
   | { readonly kind: "service_not_allowed" }
   | { readonly kind: "unknown_provider" }
   | { readonly kind: "provider_unavailable"; readonly error: string }
-  | { readonly kind: "identity"; readonly reason: IdentityRejection }
+  | { readonly kind: "identity"; readonly reason: IdentityRejection; readonly detail: string }
   | { readonly kind: "authn_refused"; readonly reason: string }
   | { readonly kind: "refresh_rejected"; readonly reason: string };
 
@@ -64,6 +64,8 @@ function failureResponse(failure: Failure): Response {
 function failureReason(failure: Failure): string {
   switch (failure.kind) {
     case "identity":
+      // The detail is a fixed text or a claim name, never a value from the token.
+      return `identity:${failure.reason}: ${failure.detail}`;
     case "refresh_rejected":
     case "authn_refused":
       return `${failure.kind}:${failure.reason}`;
@@ -153,7 +155,7 @@ async function identify(request: TokenRequest, settings: Settings, env: Env, ctx
     waitUntil: (p) => ctx.waitUntil(p),
     now,
   });
-  if (!identity.ok) return { kind: "identity", reason: identity.reason };
+  if (!identity.ok) return { kind: "identity", reason: identity.reason, detail: identity.detail };
   log.subject = identity.identity.subject;
   return { provider, subject: identity.identity.subject, claims: identity.identity.claims };
 }
