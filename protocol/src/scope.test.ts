@@ -85,7 +85,8 @@ const scopeArb: fc.Arbitrary<ResourceScope> = fc.record(
   { requiredKeys: ["type", "name", "actions"] },
 ).map((s) => (s.class === undefined ? { type: s.type, name: s.name, actions: s.actions } : s));
 
-describe("properties", () => {
+// Thousands of runs each: generous timeouts, so a busy machine can't fail them.
+describe("properties", { timeout: 60_000 }, () => {
   it("parse(format(x)) round-trips", () => {
     fc.assert(
       fc.property(scopeArb, (scope) => {

@@ -7,7 +7,7 @@ export interface Env {
   readonly ALLOWED_SERVICES?: string;
   /** PEM private key(s) (PKCS#8). Several keys, concatenated, for rotation: the first signs. */
   readonly SIGNING_KEY?: string;
-  /** PEM certificate(s) for SIGNING_KEY, in the same order. */
+  /** PEM certificate(s) for SIGNING_KEY, in any order: each is matched to its key by public key. */
   readonly SIGNING_CERT?: string;
   readonly REFRESH_TOKEN_MAX_SECONDS?: string;
   readonly ALLOW_HTTP_LOOPBACK_ISSUERS?: string;

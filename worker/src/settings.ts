@@ -4,7 +4,7 @@
  * a half-working server that issues tokens with a default it shouldn't have.
  */
 import type { Env } from "./env.ts";
-import { loadSigningKeys, SigningKeyError, type SigningKeySet } from "./signing/key-set.ts";
+import { checkValidity, loadSigningKeys, SigningKeyError, type SigningKeySet } from "./signing/key-set.ts";
 
 export interface Settings {
   /** `iss` of every registry token; the registry's `auth.token.issuer`. */
@@ -79,7 +79,7 @@ function cacheKey(env: Env): string {
   return JSON.stringify([env.TOKEN_ISSUER, env.TOKEN_TTL_SECONDS, env.ALLOWED_SERVICES, env.SIGNING_KEY, env.SIGNING_CERT, env.REFRESH_TOKEN_MAX_SECONDS, env.ALLOW_HTTP_LOOPBACK_ISSUERS, env.TOKEN_X5C]);
 }
 
-export function loadSettings(env: Env): Promise<Settings> {
+export async function loadSettings(env: Env): Promise<Settings> {
   const key = cacheKey(env);
   if (cached?.key !== key) {
     const settings = readSettings(env);
@@ -89,5 +89,13 @@ export function loadSettings(env: Env): Promise<Settings> {
       if (cached?.settings === settings) cached = undefined;
     });
   }
-  return cached.settings;
+  const settings = await cached.settings;
+  // An isolate can outlive its certificate: registries would refuse the tokens, so say why instead.
+  try {
+    checkValidity(settings.signing, Math.floor(Date.now() / 1000));
+  } catch (error) {
+    if (error instanceof SigningKeyError) throw new SettingError(error.setting, error.message);
+    throw error;
+  }
+  return settings;
 }
