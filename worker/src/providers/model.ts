@@ -14,6 +14,7 @@ export interface ProviderConfig {
   readonly issuer: string;
   /** How the issuer's keys are found: exactly one source. */
   readonly keys:
+    /** discoveryUrl is the full document URL: `<issuer>/.well-known/openid-configuration` (validate.ts checks it matches the issuer). */
     | { readonly source: "discovery"; readonly discoveryUrl: string }
     | { readonly source: "static"; readonly pems: readonly string[] }
     | { readonly source: "jwks"; readonly jwks: { readonly keys: readonly JWK[] } };
