@@ -85,7 +85,7 @@ beforeAll(async () => {
   cleanups.push(() => github.close(), () => cluster.close());
   image = await timings.measure("build OCI image (offline)", () => buildOciImage({ layers: [2048, 512 * 1024] }));
   cleanups.push(() => image.cleanup());
-  tokenServer = await timings.measure("start token server (keys, policy apply, wrangler dev)", () =>
+  tokenServer = await timings.measure("start token server (key, policy apply ‖ wrangler dev)", () =>
     startTokenServer({ providersYaml: providersYaml(github, cluster) }),
   );
   cleanups.push(() => tokenServer.stop());

@@ -1,14 +1,16 @@
 /**
  * The token server, ready for a registry to point at, in one call: a fresh
- * signing key and certificate (`cli keys generate`), the given providers
- * applied to a migrated local D1 (`cli policy apply --local`), and the Worker under
- * `wrangler dev` — all in one temp dir private to this instance.
+ * signing key and certificate (the CLI's `generateSigningMaterial`, what
+ * `keys generate` writes), the given providers applied to a migrated local D1
+ * (`cli policy apply --local`), and the Worker under `wrangler dev` — all in
+ * one temp dir private to this instance.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
+import { generateSigningMaterial } from "@jwt-registry-auth/cli/src/keys/material.ts";
 import { join } from "node:path";
 import { runCli } from "./cli.ts";
 import { makeTempDir, removeDir } from "./temp-dir.ts";
-import { startWrangler, type WranglerWorker } from "./wrangler.ts";
+import { startWrangler } from "./wrangler.ts";
 
 export interface TokenServerOptions {
   /** The providers config (YAML, the format `cli policy apply` loads). */
@@ -71,52 +73,53 @@ export function parseTokenRequestLogs(output: string): TokenRequestLogLine[] {
 export async function startTokenServer(options: TokenServerOptions): Promise<TokenServer> {
   const dir = makeTempDir("token-server");
   const persistTo = join(dir, "state");
-  const keysDir = join(dir, "keys");
   let applied = 0;
   const applyProviders = async (yaml: string): Promise<void> => {
     const file = join(dir, `providers-${++applied}.yaml`);
     writeFileSync(file, yaml);
     await runCli(["policy", "apply", file, "--local", "--persist-to", persistTo]);
   };
-  let worker: WranglerWorker | undefined;
-  try {
-    // `policy apply --local` applies the D1 migrations first when they are missing.
-    // allSettled: on a failure, the other step must finish before the dir is removed.
-    const steps = await Promise.allSettled([runCli(["keys", "generate", "--out", keysDir, "--subject", "jwt-registry-auth e2e"]), applyProviders(options.providersYaml)]);
-    for (const step of steps) if (step.status === "rejected") throw step.reason;
-    const certPath = join(keysDir, "signing-cert.pem");
-    const tokenIssuer = options.tokenIssuer ?? "jwt-registry-auth-e2e";
-    worker = await startWrangler({
+  const tokenIssuer = options.tokenIssuer ?? "jwt-registry-auth-e2e";
+  const certPath = join(dir, "signing-cert.pem");
+  const jwksPath = join(dir, "jwks.json");
+  const signing = await generateSigningMaterial({ subject: "jwt-registry-auth e2e" });
+  writeFileSync(certPath, signing.certPem);
+  writeFileSync(jwksPath, JSON.stringify(signing.jwks));
+  // Both at once: the Worker touches D1 only when a token is requested, which
+  // happens after this returns, so it never sees the database half-applied.
+  // `policy apply --local` applies the migrations to the fresh state first.
+  const [apply, started] = await Promise.allSettled([
+    applyProviders(options.providersYaml),
+    startWrangler({
       config: CONFIG,
       persistTo,
       ...(options.port !== undefined && { port: options.port }),
-      vars: {
-        TOKEN_ISSUER: tokenIssuer,
-        ALLOW_HTTP_LOOPBACK_ISSUERS: "true",
-        SIGNING_KEY: readFileSync(join(keysDir, "signing-key.pem"), "utf8"),
-        SIGNING_CERT: readFileSync(certPath, "utf8"),
-        ...options.vars,
-      },
-    });
-    const running = worker;
-    return {
-      url: running.url,
-      realm: `${running.url}/token`,
-      tokenIssuer,
-      certPath,
-      jwksPath: join(keysDir, "jwks.json"),
-      persistTo,
-      applyProviders,
-      logs: () => running.logs(),
-      tokenRequests: () => parseTokenRequestLogs(running.logs()),
-      async stop() {
-        await running.stop();
-        removeDir(dir);
-      },
-    };
-  } catch (error) {
-    await worker?.stop();
+      vars: { TOKEN_ISSUER: tokenIssuer, ALLOW_HTTP_LOOPBACK_ISSUERS: "true", SIGNING_KEY: signing.keyPem, SIGNING_CERT: signing.certPem, ...options.vars },
+    }),
+  ]);
+  if (apply.status === "rejected") {
+    if (started.status === "fulfilled") await started.value.stop();
     removeDir(dir);
-    throw error;
+    throw apply.reason;
   }
+  if (started.status === "rejected") {
+    removeDir(dir);
+    throw started.reason;
+  }
+  const worker = started.value;
+  return {
+    url: worker.url,
+    realm: `${worker.url}/token`,
+    tokenIssuer,
+    certPath,
+    jwksPath,
+    persistTo,
+    applyProviders,
+    logs: () => worker.logs(),
+    tokenRequests: () => parseTokenRequestLogs(worker.logs()),
+    async stop() {
+      await worker.stop();
+      removeDir(dir);
+    },
+  };
 }
