@@ -11,9 +11,10 @@ import { bundleWorker, type Bundle } from "./lib/bundle.ts";
 import { cpuSeconds } from "./lib/proc.ts";
 import { serveWorker, type ServeOptions } from "./lib/serve.ts";
 import { fixed, kib, type Table } from "./lib/table.ts";
+import { PROXY_CONFIG } from "./lib/proxy-stack.ts";
 import { TOKEN_SERVER_CONFIG } from "./lib/token-stack.ts";
 
-export const PROXY_CONFIG = "proxy-worker/wrangler.toml";
+
 const START_SAMPLES = 5;
 
 interface StartFigures {
