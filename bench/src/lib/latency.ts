@@ -35,7 +35,8 @@ export const CONSISTENCY_TOLERANCE = 0.1;
 /** Nearest-rank percentile of ascending `sorted`. */
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
+  // The epsilon keeps float error (0.999 × 1000 = 999.0000000000001) from moving the rank up by one.
+  const rank = Math.ceil((p * sorted.length) / 100 - 1e-9);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
 }
 
