@@ -21,7 +21,12 @@ export const OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar";
 export interface LayerSpec {
   /** Bytes of random file content inside the layer's tar. */
   readonly size: number;
-  /** "gzip" (default, level 1) or "none": random data doesn't compress, and big layers build faster uncompressed. */
+  /**
+   * "gzip" (default, level 1) or "none" (builds faster). skopeo gzips an
+   * uncompressed layer when it pushes to a registry, so the pushed layer's
+   * digest differs from the layout's and the push pays for the compression:
+   * use "none" only for blobs that aren't pushed with skopeo.
+   */
   readonly compression?: "gzip" | "none";
 }
 
