@@ -19,6 +19,7 @@ import {
   type V1ServiceAccount,
   type V1ServiceAccountList,
 } from "@kubernetes/client-node";
+import { keepAliveApiClient } from "./keep-alive.ts";
 
 export class KubeApiError extends Error {
   constructor(
@@ -133,8 +134,8 @@ export class KubeClient implements ClusterApi, LeaseApi, ListApi {
     kubeConfig: KubeConfig,
     private readonly canWrite: () => boolean = () => true,
   ) {
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-    this.coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+    this.core = keepAliveApiClient(kubeConfig, CoreV1Api);
+    this.coordination = keepAliveApiClient(kubeConfig, CoordinationV1Api);
   }
 
   private guard(): void {
