@@ -67,6 +67,8 @@ export interface KubeApiServer {
   readonly store: ObjectStore;
   /** Every API request (not discovery), in arrival order. */
   readonly requests: RequestRecord[];
+  /** TCP connections accepted so far (clients that reuse connections keep this low). */
+  connections(): number;
   /** Registers a bearer token for `user`; without an authorizer the user may do everything. */
   addUser(token: string, user: string, authorize?: Authorizer): void;
   /** A kubeconfig (JSON, which is YAML) for `token` (default: the admin). */
@@ -346,6 +348,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       else sendJson(res, status.code, status);
     });
   });
+  let connections = 0;
+  server.on("connection", () => connections++);
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
   url = `http://${host}:${(server.address() as AddressInfo).port}`;
   issuer = options.issuer ?? url;
@@ -369,6 +373,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     adminToken,
     store,
     requests,
+    connections: () => connections,
     addUser: (token, user, authorize = allowAll) => {
       users.set(token, { user, authorize });
     },
