@@ -24,5 +24,5 @@ for suite in "${suites[@]}"; do
   (cd "$suite" && npx vitest run --reporter=default --reporter=json --outputFile.json="$results/$suite.json") || status=1
 done
 
-node scripts/test-summary.mjs "$results" || status=1
+npx tsx scripts/test-summary.ts "$results" || status=1
 exit $status

@@ -3,7 +3,7 @@
  * tests verify against and hands their URLs to the tests (`inject("…")`).
  */
 import type { TestProject } from "vitest/node";
-import { startOidcIssuer, type OidcIssuer } from "@jwt-registry-auth/testkit";
+import { startOidcIssuer, type OidcIssuer } from "@jwt-registry-auth/testkit/oidc-issuer";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -252,6 +252,15 @@ describe("settings and key endpoints", () => {
     }
   });
 
+  it("fails closed with a 503 when the policy database can't be read and nothing is cached", async () => {
+    resetPolicyCache();
+    const unreachable = { prepare: () => { throw new Error("D1_ERROR: network connection lost"); } } as unknown as D1Database;
+    const jwt = await mint(issuer, github());
+    const res = await worker.fetch(new Request(`http://token.test/token?service=${SERVICE}`, { headers: { Authorization: basic("gha", jwt) } }), { ...env, POLICY_DB: unreachable }, ctx);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe("UNAVAILABLE");
+  });
+
   it("only issues for ALLOWED_SERVICES when set", async () => {
     const jwt = await mint(issuer, github());
     const res = await worker.fetch(new Request(`http://token.test/token?service=${SERVICE}`, { headers: { Authorization: basic("gha", jwt) } }), { ...env, ALLOWED_SERVICES: "other.registry" }, ctx);

@@ -4,7 +4,7 @@
  * that don't exist, message construction, regex literals that don't compile —
  * plus size limits, so one policy can't make every request expensive.
  */
-import { celEnv, isCelError, run, type parse } from "@bufbuild/cel";
+import { celEnv, isCelError, run, type CelEnv, type parse } from "@bufbuild/cel";
 
 export type ParsedCondition = ReturnType<typeof parse>;
 type Expr = ParsedCondition["expr"];
@@ -22,7 +22,7 @@ const TYPE_NAMES = new Set(["bool", "bytes", "double", "int", "list", "map", "nu
 /** Calls the planner handles itself rather than through the function registry. */
 const PLANNER_BUILTINS = new Set(["_&&_", "_||_", "_?_:_", "_[_]", "_[?_]", "_?._", "@not_strictly_false", "__not_strictly_false__"]);
 
-export const celEnvironment = celEnv();
+export const celEnvironment: CelEnv = celEnv();
 
 export interface StaticIssue {
   readonly message: string;

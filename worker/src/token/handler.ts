@@ -12,7 +12,7 @@ import { errorResponse, formatScope, type AccessEntry, type ResourceScope } from
 import type { Env } from "../env.ts";
 import { verifyWorkloadToken, type IdentityRejection } from "../identity/verify-workload-token.ts";
 import { logTokenRequest, sha256Hex, type TokenRequestLog } from "../log.ts";
-import { evaluateAuthn, evaluateAuthz, lookupProvider, type LoadedProvider } from "../policy/store.ts";
+import { evaluateAuthn, evaluateAuthz, lookupProvider, PolicyStoreUnavailableError, type LoadedProvider } from "../policy/store.ts";
 import { loadSettings, SettingError, type Settings } from "../settings.ts";
 import { issueRefreshToken, verifyRefreshToken } from "./refresh-token.ts";
 import { issueRegistryToken, type TokenResponseBody } from "./registry-token.ts";
@@ -23,6 +23,7 @@ type Failure =
   | RequestProblem
   | { readonly kind: "service_not_allowed" }
   | { readonly kind: "unknown_provider" }
+  | { readonly kind: "policy_store_unavailable" }
   | { readonly kind: "provider_unavailable"; readonly error: string }
   | { readonly kind: "identity"; readonly reason: IdentityRejection; readonly detail: string }
   | { readonly kind: "authn_refused"; readonly reason: string }
@@ -49,6 +50,8 @@ function failureResponse(failure: Failure): Response {
       return errorResponse(400, "DENIED", "this token server does not issue tokens for that service");
     case "unknown_provider":
       return unauthorized("authentication failed: unknown provider", "unknown_provider");
+    case "policy_store_unavailable":
+      return errorResponse(503, "UNAVAILABLE", "policies are unavailable: the policy database cannot be read");
     case "provider_unavailable":
       return errorResponse(503, "UNAVAILABLE", "provider is unavailable: its configuration failed to load");
     case "identity":
@@ -124,7 +127,14 @@ function decide(who: Authorized, service: string, scopes: readonly ResourceScope
 type MutableLog = { -readonly [K in keyof TokenRequestLog]?: TokenRequestLog[K] };
 
 async function providerFor(name: string, env: Env, missing: Failure): Promise<LoadedProvider | Failure> {
-  const lookup = await lookupProvider(env.POLICY_DB, name);
+  let lookup;
+  try {
+    lookup = await lookupProvider(env.POLICY_DB, name);
+  } catch (error) {
+    // D1 unreachable and no recent policies in memory: fail closed, and say it is our side.
+    if (error instanceof PolicyStoreUnavailableError) return { kind: "policy_store_unavailable" };
+    throw error;
+  }
   if (!lookup.found) return missing;
   if (!lookup.ok) return { kind: "provider_unavailable", error: lookup.error };
   return lookup.provider;

@@ -2,13 +2,20 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-const dir = process.argv[2];
+interface VitestReport {
+  readonly numPassedTests: number;
+  readonly numFailedTests: number;
+  readonly numPendingTests: number;
+  readonly numTodoTests: number;
+}
+
+const dir = process.argv[2] ?? ".";
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 const rows = [];
 for (const file of readdirSync(dir).sort()) {
-  const report = JSON.parse(readFileSync(join(dir, file), "utf8"));
+  const report = JSON.parse(readFileSync(join(dir, file), "utf8")) as VitestReport;
   passed += report.numPassedTests;
   failed += report.numFailedTests;
   skipped += report.numPendingTests + report.numTodoTests;
