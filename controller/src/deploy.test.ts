@@ -1,0 +1,76 @@
+/**
+ * The manifests in deploy/ are consistent with the code: the Deployment's
+ * flags parse, its probes hit the endpoints the controller serves, the RBAC
+ * binds the ServiceAccount the Deployment runs as, the kubelet config's args
+ * parse, and the token server providers example is a valid providers file.
+ */
+import { describe, expect, it } from "vitest";
+import { readdirSync, readFileSync } from "node:fs";
+import { parseAllDocuments } from "yaml";
+import { parseProvidersConfig } from "@jwt-registry-auth/worker/providers/config";
+import { PROVIDER_ANNOTATION } from "./annotations.ts";
+import { parseConfig } from "./config.ts";
+import { parseProviderArgs } from "./credential-provider/args.ts";
+
+const DEPLOY = new URL("../deploy/", import.meta.url);
+const read = (file: string): string => readFileSync(new URL(file, DEPLOY), "utf8");
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- manifests are walked by path in assertions
+const docs = (file: string): Doc[] => parseAllDocuments(read(file)).map((d) => d.toJS() as Doc);
+const one = (file: string, kind: string): Doc => {
+  const found = docs(file).filter((d) => d["kind"] === kind);
+  expect(found).toHaveLength(1);
+  return found[0] as Doc;
+};
+
+describe("deploy/", () => {
+  it("kustomization lists every cluster manifest", () => {
+    const listed = (one("kustomization.yaml", "Kustomization")["resources"] as string[]).sort();
+    const examples = ["credential-provider-config.yaml", "token-server-providers.yaml", "kustomization.yaml"];
+    expect(listed).toEqual(readdirSync(DEPLOY).filter((f) => f.endsWith(".yaml") && !examples.includes(f)).sort());
+  });
+
+  it("the Deployment's flags parse, and its probes and port match the health endpoint", () => {
+    const deployment = one("deployment.yaml", "Deployment");
+    const container = deployment["spec"].template.spec.containers[0];
+    const config = parseConfig(container.args, { POD_NAMESPACE: "jwt-registry-auth" });
+    expect(config.leaderElection).toMatchObject({ enabled: true, namespace: "jwt-registry-auth" });
+    expect(container.ports).toEqual([{ name: "http", containerPort: config.listen.port }]);
+    expect(container.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
+    expect(container.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "http" });
+    expect(container.env).toContainEqual({ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } });
+    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    expect(deployment["spec"].template.spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+  });
+
+  it("RBAC binds the Deployment's ServiceAccount, and the Lease rule names the default Lease", () => {
+    const sa = one("serviceaccount.yaml", "ServiceAccount")["metadata"];
+    expect(one("deployment.yaml", "Deployment")["spec"].template.spec.serviceAccountName).toBe(sa.name);
+    const rbac = docs("rbac.yaml");
+    for (const binding of rbac.filter((d) => String(d["kind"]).endsWith("Binding"))) {
+      expect(binding["subjects"]).toEqual([{ kind: "ServiceAccount", name: sa.name, namespace: sa.namespace }]);
+    }
+    const leaseRule = (rbac.find((d) => d["kind"] === "Role")?.["rules"] as Doc[]).find((r) => r["resourceNames"]);
+    expect(leaseRule?.["resourceNames"]).toEqual([parseConfig(["--registry", "r.example"], {}).leaderElection.name]);
+  });
+
+  it("the kubelet's CredentialProviderConfig passes args the provider accepts and lets ServiceAccounts choose the provider", () => {
+    const provider = one("credential-provider-config.yaml", "CredentialProviderConfig")["providers"][0];
+    expect(provider).toMatchObject({ name: "jwt-registry-auth-credential-provider", apiVersion: "credentialprovider.kubelet.k8s.io/v1" });
+    expect(parseProviderArgs(provider.args, {}).username).toBe("kubernetes");
+    expect(provider.tokenAttributes).toEqual({
+      serviceAccountTokenAudience: "https://registry.example.com",
+      cacheType: "Token",
+      requireServiceAccount: true,
+      optionalServiceAccountAnnotationKeys: [PROVIDER_ANNOTATION],
+    });
+  });
+
+  it("the token server providers example is a valid providers file", () => {
+    const result = parseProvidersConfig(read("token-server-providers.yaml"), "token-server-providers.yaml");
+    expect(result.errors).toEqual([]);
+    expect(result.providers.map((p) => [p.name, p.keys.source])).toEqual([
+      ["kubernetes", "discovery"],
+      ["kubernetes-private", "jwks"],
+    ]);
+  });
+});
