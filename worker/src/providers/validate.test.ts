@@ -27,7 +27,7 @@ describe("validateProviderConfig", () => {
     ["an unknown field", { extra: 1 }, /unknown fields: extra/],
     ["a bad name", { name: "GHA" }, /name "GHA" does not match/],
     ["a name with a colon", { name: "a:b" }, /does not match/],
-    ["an http issuer", { issuer: "http://issuer.example" }, /must be an https URL/],
+    ["an http issuer", { issuer: "http://issuer.example" }, /http is only allowed to a loopback host/],
     ["a discovery URL for another issuer", { keys: { source: "discovery", discoveryUrl: "https://evil.example/.well-known/openid-configuration" } }, /does not match the issuer/],
     ["an unknown key source", { keys: { source: "magic" } }, /keys\.source "magic"/],
     ["no static keys", { keys: { source: "static", pems: [] } }, /keys\.pems must hold 1/],
@@ -50,7 +50,7 @@ describe("field rules", () => {
     expect(issuerProblem("http://localhost:1/x")).toBeUndefined();
     expect(issuerProblem("http://10.0.0.1/x")).toMatch(/https/);
     expect(issuerProblem("https://issuer.example/?q=1")).toMatch(/query/);
-    expect(issuerProblem("not a url")).toMatch(/not a URL/);
+    expect(issuerProblem("not a url")).toMatch(/not an absolute URL/);
   });
 
   it("takes one SPKI or certificate PEM block, never a private key", () => {

@@ -4,6 +4,7 @@
  * whole (fail closed): no field is defaulted or skipped.
  */
 import type { ProviderConfig } from "./model.ts";
+import { checkIssuerUrl } from "../identity/issuer-url.ts";
 import { MAX_CONDITION_LENGTH } from "../policy/static-check.ts";
 
 /** The provider name is the Basic-auth username, so no `:`; lowercase so it reads the same in logs and configs. */
@@ -15,27 +16,21 @@ export const MAX_AUDIENCES = 32;
 const MAX_STRING = 1024;
 const MAX_KEYS = 32;
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
 /** hashicorp/cap's rule: discovery lives at the issuer + `/.well-known/openid-configuration`. */
 export function discoveryUrlFor(issuer: string): string {
   return `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
 }
 
-/** Issuers are https URLs without query, fragment or credentials; http only on loopback (local dev and tests). */
+/**
+ * The token server's own URL rule (identity/issuer-url.ts), with loopback http
+ * allowed: whether this deployment accepts it is the ALLOW_HTTP_LOOPBACK_ISSUERS
+ * setting's business, decided when the issuer is fetched. Issuer identifiers
+ * carry no query either (OIDC Discovery §4.3 compares them as strings).
+ */
 export function issuerProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `${JSON.stringify(value)} is not a URL`;
-  }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))) {
-    return `${JSON.stringify(value)} must be an https URL (http only for loopback issuers in local development)`;
-  }
-  if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
-    return `${JSON.stringify(value)} must not have a query, fragment or credentials`;
-  }
+  const check = checkIssuerUrl(value, true);
+  if (!check.ok) return `${JSON.stringify(value)} is not a valid issuer: ${check.detail} (https only; http only for loopback issuers in local development)`;
+  if (check.url.search !== "") return `${JSON.stringify(value)} must not have a query`;
   return undefined;
 }
 
