@@ -55,7 +55,7 @@ export class Controller {
     const election = config.leaderElection;
     this.client = new KubeClient(options.kubeConfig, () => !this.elector || this.elector.isLeader());
     this.elector = election.enabled
-      ? new LeaderElector(this.client, election, { onStartedLeading: () => this.changeLeadership(true), onStoppedLeading: () => this.changeLeadership(false) }, log)
+      ? new LeaderElector(this.client, election, { onStartedLeading: () => void this.changeLeadership(true), onStoppedLeading: () => this.changeLeadership(false) }, log)
       : undefined;
     this.reconciler = new Reconciler({ api: this.client, registries: config.registries, log, metrics: this.metrics });
     this.metrics.gaugeFunction("jwt_registry_auth_next_rotation_seconds", "Seconds until the next scheduled token rotation.", () => {
@@ -80,7 +80,7 @@ export class Controller {
   async start(): Promise<void> {
     this.http = await startHealthServer(this.options.config.listen, { healthy: () => !this.shuttingDown, ready: () => this.ready(), metrics: () => this.metrics.render() });
     if (this.elector) this.elector.start();
-    else this.changeLeadership(true);
+    else void this.changeLeadership(true);
   }
 
   /** Resolves when the work started by the latest leadership change is running (or stopped). */
@@ -92,8 +92,7 @@ export class Controller {
   async stop(): Promise<void> {
     this.shuttingDown = true;
     if (this.elector) await this.elector.stop();
-    else this.changeLeadership(false);
-    await this.transition;
+    await this.changeLeadership(false);
     await this.http?.close();
   }
 
@@ -103,10 +102,12 @@ export class Controller {
     await this.work?.queue.idle();
   }
 
-  private changeLeadership(leading: boolean): void {
+  /** Queues the start or stop of the work; the promise settles when that change is done. */
+  private changeLeadership(leading: boolean): Promise<void> {
     this.transition = this.transition.then(() => (leading ? this.startWork() : this.stopWork())).catch((error: unknown) => {
       this.options.log.error("could not change leadership state", { error });
     });
+    return this.transition;
   }
 
   private findServiceAccount(key: string): V1ServiceAccount | undefined {

@@ -27,7 +27,7 @@ async function elector(identity: string, timeline: string[]): Promise<LeaderElec
   const e = new LeaderElector(
     new KubeClient(kubeConfig),
     config(identity),
-    { onStartedLeading: () => timeline.push(`${identity} started`), onStoppedLeading: () => timeline.push(`${identity} stopped`) },
+    { onStartedLeading: () => timeline.push(`${identity} started`), onStoppedLeading: () => void timeline.push(`${identity} stopped`) },
     memoryLogger(),
   );
   electors.push(e);

@@ -17,7 +17,8 @@ import type { Logger } from "./logger.ts";
 
 export interface LeaderCallbacks {
   onStartedLeading(): void;
-  onStoppedLeading(): void;
+  /** On shutdown, awaited while the Lease is still held, so work in flight can finish its writes. */
+  onStoppedLeading(): void | Promise<void>;
 }
 
 export class LeaderElector {
@@ -54,8 +55,8 @@ export class LeaderElector {
     this.stopSignal.abort();
     await this.loop;
     if (this.leading) {
+      await this.callbacks.onStoppedLeading();
       this.leading = false;
-      this.callbacks.onStoppedLeading();
       await this.release();
     }
   }
@@ -75,7 +76,7 @@ export class LeaderElector {
       } else if (this.leading && this.now() - this.renewedAt >= this.config.renewDeadlineMs) {
         this.leading = false;
         this.log.warn("lost leadership: could not renew the Lease within the renew deadline", { identity: this.config.identity });
-        this.callbacks.onStoppedLeading();
+        void this.callbacks.onStoppedLeading();
       }
       // Candidates jitter their retries (client-go's JitterFactor 1.2); the leader renews on the period.
       const wait = this.leading ? this.config.retryPeriodMs : this.config.retryPeriodMs * (1 + Math.random() * 1.2);
