@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { runCli } from "./cli.ts";
 import { makeTempDir, removeDir } from "./temp-dir.ts";
 import { startWrangler } from "./wrangler.ts";
+import type { TokenRequestLog } from "@jwt-registry-auth/worker/log";
 
 export interface TokenServerOptions {
   /** The providers config (YAML, the format `cli policy apply` loads). */
@@ -45,21 +46,8 @@ export interface TokenServer {
 
 const CONFIG = "wrangler.toml";
 
-/** A `token_request` log line of the Worker (worker/src/log.ts); fields a test may look at. */
-export interface TokenRequestLogLine {
-  readonly event: "token_request";
-  readonly status: number;
-  readonly grant: string;
-  readonly provider?: string;
-  readonly subject?: string;
-  readonly service?: string;
-  readonly clientId?: string;
-  readonly granted?: readonly string[];
-  readonly refused?: readonly string[];
-  readonly reason?: string;
-  readonly tokenSha256?: string;
-  readonly refreshIssued?: boolean;
-}
+/** A `token_request` log line of the Worker, as worker/src/log.ts writes it. */
+export type TokenRequestLogLine = TokenRequestLog & { readonly event: "token_request" };
 
 /** Picks the Worker's token-request lines out of wrangler's output. */
 export function parseTokenRequestLogs(output: string): TokenRequestLogLine[] {
