@@ -13,7 +13,9 @@ import { fixed, ms, ratio, type Table } from "./lib/table.ts";
 import { SERVICE, startTokenStack, type IssuerKind, type TokenStack } from "./lib/token-stack.ts";
 
 export const CONCURRENCY = [1, 16, 64] as const;
-const SECONDS_PER_POINT = 4;
+/** Endpoints measured at one level take turns in short rounds, so load from elsewhere on the machine hits them alike. */
+const ROUNDS = 3;
+const SECONDS_PER_ROUND = 1.5;
 const WARMUP_SECONDS = 1;
 
 export type Endpoint = "token" | "floor" | "noop";
@@ -46,7 +48,39 @@ function target(stack: TokenStack, endpoint: Endpoint, issuer: IssuerKind): { ur
   }
 }
 
-export async function measurePoint(stack: TokenStack, endpoint: Endpoint, issuer: IssuerKind, connections: number, seconds = SECONDS_PER_POINT): Promise<Point> {
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Each figure the median over the rounds; errors and requests summed; consistent only if every round was. */
+export function combineRounds(rounds: readonly Point[]): Point {
+  const first = rounds[0];
+  if (first === undefined) throw new Error("no rounds to combine");
+  const latency = (key: keyof LatencyUs): number => median(rounds.map((r) => r.latencyUs[key]));
+  return {
+    endpoint: first.endpoint,
+    issuer: first.issuer,
+    connections: first.connections,
+    requestsPerSecond: median(rounds.map((r) => r.requestsPerSecond)),
+    latencyUs: { min: latency("min"), mean: latency("mean"), stdev: latency("stdev"), p50: latency("p50"), p90: latency("p90"), p99: latency("p99"), p999: latency("p999"), max: latency("max") },
+    errorCount: rounds.reduce((n, r) => n + r.errorCount, 0),
+    consistencyRatio: median(rounds.map((r) => r.consistencyRatio)),
+    consistent: rounds.every((r) => r.consistent),
+    requests: rounds.reduce((n, r) => n + r.requests, 0),
+  };
+}
+
+async function measureInterleaved(stack: TokenStack, targets: readonly { endpoint: Endpoint; issuer: IssuerKind }[], connections: number): Promise<Point[]> {
+  const rounds: Point[][] = targets.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, t] of targets.entries()) rounds[i]?.push(await measurePoint(stack, t.endpoint, t.issuer, connections, SECONDS_PER_ROUND));
+  }
+  return rounds.map(combineRounds);
+}
+
+export async function measurePoint(stack: TokenStack, endpoint: Endpoint, issuer: IssuerKind, connections: number, seconds: number): Promise<Point> {
   const { url, headers } = target(stack, endpoint, issuer);
   const result: LoadResult = await generateLoad({ url, headers, connections, durationSeconds: seconds });
   return {
@@ -81,12 +115,13 @@ async function run(): Promise<BenchmarkOutput> {
     for (const endpoint of ["token", "floor", "noop"] as const) await measurePoint(stack, endpoint, "RS256", 16, WARMUP_SECONDS);
     const points: Point[] = [];
     for (const connections of CONCURRENCY) {
-      for (const endpoint of ["token", "floor", "noop"] as const) points.push(await measurePoint(stack, endpoint, "RS256", connections));
+      points.push(...(await measureInterleaved(stack, (["token", "floor", "noop"] as const).map((endpoint) => ({ endpoint, issuer: "RS256" as const })), connections)));
     }
-    const algPoints: Point[] = [];
-    for (const issuer of ["RS256", "ES256"] as const) {
-      for (const endpoint of ["token", "floor"] as const) algPoints.push(await measurePoint(stack, endpoint, issuer, 1));
-    }
+    const algPoints = await measureInterleaved(
+      stack,
+      (["RS256", "ES256"] as const).flatMap((issuer) => (["token", "floor"] as const).map((endpoint) => ({ endpoint, issuer }))),
+      1,
+    );
 
     const kv = (await stack.tokenServer.miniflare.getKVNamespace("JWKS_CACHE")) as unknown as KVNamespace;
     const partsFor = (issuer: IssuerKind) =>
@@ -124,7 +159,7 @@ async function run(): Promise<BenchmarkOutput> {
       tables,
       data: { points: [...points, ...algPoints], inProcessUs } satisfies TokenThroughputData,
       notes: [
-        `Each point: ${SECONDS_PER_POINT} s after a ${WARMUP_SECONDS} s warm-up per endpoint; the workload JWT's keys, the settings and the compiled policy are in isolate memory (warm).`,
+        `Each point: the median of ${ROUNDS} rounds of ${SECONDS_PER_ROUND} s, the endpoints of a level taking turns round by round (after a ${WARMUP_SECONDS} s warm-up each); the workload JWT's keys, the settings and the compiled policy are in isolate memory (warm).`,
         "Little's law = measured mean latency ÷ (connections ÷ throughput); 1.00 means the percentiles describe the run (⚠ = off by more than 10%).",
         ...(inconsistent.length > 0 ? [`${inconsistent.length} point(s) failed the Little's-law check: the generator shared the CPU with workerd (2 cores).`] : []),
       ],
