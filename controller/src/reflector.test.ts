@@ -70,6 +70,21 @@ describe("Reflector against the stand-in apiserver", () => {
     expect(reflector.lists).toBe(1);
   });
 
+  it("keeps its resourceVersion current through bookmarks, so a quiet resource survives compaction without a relist", async () => {
+    await reflector.start();
+    await eventually(() => watchRequests().length === 1, 5000, "watch");
+    // Other resources move the global resourceVersion on; ServiceAccounts see no event.
+    for (let i = 0; i < 5; i++) cluster.api.store.create(NAMESPACES, undefined, { metadata: { name: `other-${i}` } } as KubeObject);
+    await new Promise((r) => setTimeout(r, 200)); // bookmarks carry the new resourceVersion
+    cluster.api.compact();
+    cluster.api.closeWatches();
+    await eventually(() => watchRequests().length >= 2, 5000, "resumed watch");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reflector.lists).toBe(1);
+    cluster.api.store.create(SERVICE_ACCOUNTS, "team-a", sa("after-compaction"));
+    await eventually(() => events.includes("add after-compaction"), 5000, "event after resuming");
+  });
+
   it("lists again after a 410 and reports what changed in between", async () => {
     await reflector.start();
     await eventually(() => watchRequests().length === 1, 5000, "watch");
