@@ -306,9 +306,17 @@ describe("settings", () => {
   });
 
   it("the deployed config (wrangler.toml) refuses to run until the upstream is set", async () => {
-    const response = await SELF.fetch(`${PROXY}/v2/`);
-    expect(response.status).toBe(500);
-    expect((await errorOf(response)).detail).toEqual({ setting: "UPSTREAM_URL" });
+    for (const path of ["/v2/", "/healthz"]) {
+      const response = await SELF.fetch(`${PROXY}${path}`);
+      expect(response.status).toBe(500);
+      expect((await errorOf(response)).detail).toEqual({ setting: "UPSTREAM_URL" });
+    }
+  });
+
+  it("/healthz answers 200 once the settings are valid, without a token", async () => {
+    const response = await callProxy(get("/healthz"));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true });
   });
 });
 

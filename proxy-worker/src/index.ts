@@ -30,6 +30,8 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
   }
 
   const url = new URL(request.url);
+  // Outside the registry API: answers once the settings are valid, for health checks and `wrangler dev` readiness.
+  if (url.pathname === "/healthz" && request.method === "GET") return Response.json({ ok: true }, { headers: { "Cache-Control": "no-store" } });
   const access = requiredAccess(request.method, url.pathname, url.search);
   if (!access.ok) {
     log({ status: access.status, reason: access.code });
