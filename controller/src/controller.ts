@@ -83,11 +83,6 @@ export class Controller {
     else void this.changeLeadership(true);
   }
 
-  /** Resolves when the work started by the latest leadership change is running (or stopped). */
-  settled(): Promise<void> {
-    return this.transition;
-  }
-
   /** Graceful shutdown: stop reconciling (waiting for reconciles in flight), release the Lease, close the endpoint. */
   async stop(): Promise<void> {
     this.shuttingDown = true;
