@@ -1,0 +1,85 @@
+/**
+ * `npm run start:proxy`: the registry auth proxy on http://127.0.0.1:8788 (PORT
+ * overrides) under `wrangler dev`, until Ctrl-C.
+ *
+ * Settings come from the environment, then `proxy-worker/.dev.vars`, then
+ * defaults that fit `npm start` (the token server on 127.0.0.1:8787):
+ *   UPSTREAM_URL     required, e.g. http://127.0.0.1:5000
+ *   TOKEN_REALM      http://127.0.0.1:8787/token
+ *   TOKEN_JWKS_URL   http://127.0.0.1:8787/.well-known/jwks.json (unless TOKEN_JWKS or TOKEN_CERTS is set)
+ *   TOKEN_SERVICE    127.0.0.1:PORT (the name clients use for the proxy)
+ *   TOKEN_ISSUER     proxy-worker/wrangler.toml's value (the token server's default)
+ *   UPSTREAM_USERNAME / UPSTREAM_PASSWORD   optional
+ * Only these names are passed to the Worker, through a private env file (never argv).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const SETTINGS = ["UPSTREAM_URL", "TOKEN_REALM", "TOKEN_SERVICE", "TOKEN_ISSUER", "TOKEN_JWKS_URL", "TOKEN_JWKS", "TOKEN_CERTS", "UPSTREAM_USERNAME", "UPSTREAM_PASSWORD"] as const;
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const port = process.env["PORT"] ?? "8788";
+const devVarsPath = join(root, "proxy-worker", ".dev.vars");
+const devVars = existsSync(devVarsPath) ? readFileSync(devVarsPath, "utf8") : "";
+const inDevVars = (name: string): boolean => new RegExp(`^\\s*${name}\\s*=`, "m").test(devVars);
+const fromEnv = (name: string): string | undefined => (process.env[name] ?? "") === "" ? undefined : process.env[name];
+const isSet = (name: string): boolean => fromEnv(name) !== undefined || inDevVars(name);
+
+if (!/^\d+$/.test(port)) {
+  console.error(`start:proxy: PORT must be a number, got ${JSON.stringify(port)}`);
+  process.exit(2);
+}
+if (!isSet("UPSTREAM_URL")) {
+  console.error("start:proxy: set UPSTREAM_URL (the registry to front, e.g. UPSTREAM_URL=http://127.0.0.1:5000) in the environment or proxy-worker/.dev.vars");
+  process.exit(2);
+}
+
+const defaults: Record<string, string> = {
+  TOKEN_REALM: "http://127.0.0.1:8787/token",
+  TOKEN_SERVICE: `127.0.0.1:${port}`,
+  ...(!isSet("TOKEN_JWKS") && !isSet("TOKEN_CERTS") && { TOKEN_JWKS_URL: "http://127.0.0.1:8787/.well-known/jwks.json" }),
+};
+
+/** dotenv quoting: single quotes keep a value literal (JSON, PEM); double quotes if it holds a single quote. */
+function dotenvLine(name: string, value: string): string {
+  if (!value.includes("'")) return `${name}='${value}'`;
+  if (!value.includes('"') && !value.includes("\\")) return `${name}="${value}"`;
+  console.error(`start:proxy: ${name} holds both quote kinds; put it in proxy-worker/.dev.vars instead`);
+  process.exit(2);
+}
+
+const lines: string[] = [];
+for (const name of SETTINGS) {
+  const value = fromEnv(name) ?? (inDevVars(name) ? undefined : defaults[name]);
+  if (value !== undefined) lines.push(dotenvLine(name, value));
+}
+
+const dir = mkdtempSync(join(tmpdir(), "jra-start-proxy-"));
+const envFile = join(dir, "settings.env");
+writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
+
+const args = [
+  "node_modules/wrangler/bin/wrangler.js",
+  "dev",
+  "--config",
+  "proxy-worker/wrangler.toml",
+  "--ip",
+  "127.0.0.1",
+  "--port",
+  port,
+  // With --env-file wrangler skips .dev.vars, so it is passed first and the file above wins over it.
+  ...(devVars !== "" ? ["--env-file", devVarsPath] : []),
+  "--env-file",
+  envFile,
+];
+console.log(`Registry auth proxy: http://127.0.0.1:${port}  (service ${fromEnv("TOKEN_SERVICE") ?? (inDevVars("TOKEN_SERVICE") ? "from proxy-worker/.dev.vars" : defaults["TOKEN_SERVICE"])})`);
+const dev = spawn(process.execPath, args, { cwd: root, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" }, stdio: "inherit" });
+const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
+dev.on("exit", (code) => {
+  cleanup();
+  process.exit(code ?? 0);
+});
