@@ -13,3 +13,4 @@ export * from "./timings.ts";
 export * from "./token-client.ts";
 export * from "./cli.ts";
 export * from "./token-server.ts";
+export * from "./kube-apiserver/index.ts";
