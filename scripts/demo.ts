@@ -34,6 +34,7 @@ const PROXY_SERVICE = "demo-proxy";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 let stopping: Promise<void> | undefined;
+let interrupted = false;
 
 function stopAll(): Promise<void> {
   stopping ??= (async () => {
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
   requireTools();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
+      if (interrupted) return;
+      interrupted = true;
       console.log(`\n${signal}: stopping everything the demo started…`);
       void stopAll().then(() => process.exit(130));
     });
@@ -185,7 +188,8 @@ try {
   await stopAll();
   console.log("\nDemo complete.");
 } catch (error) {
-  console.error(`\nDemo failed: ${error instanceof Error ? error.message : String(error)}`);
+  // After Ctrl-C, steps fail because their servers are going away: that is no failure to report.
+  if (!interrupted) console.error(`\nDemo failed: ${error instanceof Error ? error.message : String(error)}`);
   await stopAll();
-  process.exit(1);
+  process.exit(interrupted ? 130 : 1);
 }
