@@ -4,3 +4,4 @@ export * from "./www-authenticate.ts";
 export * from "./errors.ts";
 export * from "./registry-token.ts";
 export * from "./access.ts";
+export * from "./sha256.ts";

@@ -16,11 +16,6 @@ export interface ProxyRequestLog {
   readonly durationMs: number;
 }
 
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 export function logProxyRequest(entry: ProxyRequestLog): void {
   console.log(JSON.stringify({ event: "proxy_request", time: new Date().toISOString(), ...entry }));
 }

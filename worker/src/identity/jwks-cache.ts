@@ -20,7 +20,7 @@ import { freshLifetimeSeconds } from "./cache-control.ts";
 import { checkIssuerUrl } from "./issuer-url.ts";
 import { MAX_JWKS_KEYS, parseDiscovery, parseJwks } from "./jwks-document.ts";
 import { keySetOf, type KeySet } from "./key-set.ts";
-import { sha256Hex } from "../log.ts";
+import { sha256Hex } from "@jwt-registry-auth/protocol";
 
 export const JWKS_CACHE_DEFAULTS = {
   /** Lower clamp on the issuer's max-age; also KV's minimum `expirationTtl`. */

@@ -7,7 +7,7 @@
  */
 import { exportJWK, importSPKI, importX509, type JWK } from "jose";
 import type { ProviderConfig } from "../providers/model.ts";
-import { sha256Hex } from "../log.ts";
+import { sha256Hex } from "@jwt-registry-auth/protocol";
 import { parseJwks, publicJwk, type Parsed } from "./jwks-document.ts";
 import { keySetOf, kidlessKeySetOf, type KeySet } from "./key-set.ts";
 
