@@ -82,7 +82,9 @@ async function run(): Promise<BenchmarkOutput> {
       tables,
       data: all.map((r) => ({ name: r.name, rssStart: r.rssStart, rssEnd: r.rssEnd, ...r.result })),
       notes: [
-        errors === 0 ? "No errors: every response was 2xx and no connection failed." : `${errors} errors — see the JSON results for the statuses and error kinds.`,
+        errors === 0
+          ? "No errors: every response was 2xx and no connection failed."
+          : `${errors} errors: ${all.filter((r) => r.result.errorCount > 0).map((r) => `${r.name} ${JSON.stringify(r.result.statuses)}, ${JSON.stringify(r.result.errors)}`).join("; ")}.`,
         "Blob GETs through the proxy are 1 MiB each, streamed from the registry; RSS is the workerd process serving the proxy (or the token server).",
       ],
     };
