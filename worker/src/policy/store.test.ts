@@ -84,11 +84,31 @@ describe("lookupProvider", () => {
     expect(await lookupProvider(db, "good", 1)).toMatchObject({ found: true, ok: true });
   });
 
-  it("coalesces concurrent revalidations into one D1 read", async () => {
+  it("revalidates once per interval while concurrent requests keep using the cache", async () => {
     await apply([provider("gha", "true")]);
+    expect(await lookupProvider(db, "gha", 0)).toMatchObject({ found: true, ok: true });
     const results = await Promise.all(Array.from({ length: 20 }, () => lookupProvider(db, "gha", 5_000)));
     expect(results.every((r) => r.found && r.ok)).toBe(true);
-    expect(policyCacheStats()).toMatchObject({ versionReads: 1, reloads: 1, compiles: 1 });
+    expect(policyCacheStats()).toMatchObject({ versionReads: 2, reloads: 1, compiles: 1 });
+  });
+
+  it("never makes a request wait on another request's D1 read (workerd cancels such a request as hung)", async () => {
+    await apply([provider("gha", "true")]);
+    expect(await lookupProvider(db, "gha", 0)).toMatchObject({ found: true, ok: true });
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const prepare = db.prepare.bind(db);
+    vi.spyOn(db, "prepare").mockImplementationOnce((query: string) => {
+      const statement = prepare(query);
+      return { first: async () => (await gate, statement.first()) } as unknown as D1PreparedStatement;
+    });
+    const revalidating = lookupProvider(db, "gha", 5_000);
+    const others = await Promise.all(Array.from({ length: 19 }, () => lookupProvider(db, "gha", 5_001)));
+    expect(others.every((r) => r.found && r.ok)).toBe(true);
+    release();
+    expect(await revalidating).toMatchObject({ found: true, ok: true });
   });
 
   it("keeps serving a recent cache while D1 fails, then fails closed", async () => {
