@@ -211,6 +211,25 @@ describe("JWKS cache limits (injected fetch)", () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it("lets a request that joins another's fetch wait only as long as its own timeout", async () => {
+    const issuer = fakeIssuer();
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Ignores the abort signal: the first caller stays stuck until the gate opens.
+    const stuck: typeof fetch = async (input, init) => {
+      await gate;
+      return issuer.fetchFn(input, init);
+    };
+    const cache = new JwksCache({ fetch: stuck, fetchTimeoutMs: 50 });
+    const call = await isolatedCall(Date.now());
+    const first = cache.keysFor(SOURCE, call);
+    expect(await cache.keysFor(SOURCE, call)).toMatchObject({ ok: false, reason: "issuer_unavailable" });
+    release();
+    expect((await first).ok).toBe(true);
+  });
+
   it("ignores a KV entry that is not a valid cache document", async () => {
     const issuer = fakeIssuer();
     const cache = new JwksCache({ fetch: issuer.fetchFn });

@@ -103,9 +103,22 @@ export function discoveryDocumentUrl(discoveryUrl: string): string {
   return discoveryUrl.endsWith(WELL_KNOWN) ? discoveryUrl : `${discoveryUrl.replace(/\/+$/, "")}${WELL_KNOWN}`;
 }
 
-/** KV key of a source; hashed because issuer URLs may exceed KV's 512-byte key limit. */
+const kvKeys = new Map<string, string>();
+const MAX_REMEMBERED_KV_KEYS = 256;
+
+/**
+ * KV key of a source; hashed because issuer URLs may exceed KV's 512-byte key
+ * limit. Remembered per isolate: hashing on every request was ~18% of verify.
+ */
 export async function jwksKvKey(source: DiscoverySource): Promise<string> {
-  return `jwks:v1:${await sha256Hex(`${source.issuer}\n${discoveryDocumentUrl(source.discoveryUrl)}`)}`;
+  const id = `${source.issuer}\n${discoveryDocumentUrl(source.discoveryUrl)}`;
+  let key = kvKeys.get(id);
+  if (key === undefined) {
+    key = `jwks:v1:${await sha256Hex(id)}`;
+    if (kvKeys.size >= MAX_REMEMBERED_KV_KEYS) kvKeys.clear();
+    kvKeys.set(id, key);
+  }
+  return key;
 }
 
 function isFiniteNumber(value: unknown): value is number {
@@ -121,6 +134,19 @@ function parseStored(value: unknown, source: DiscoverySource, maxKeys: number): 
   const keys = parseJwks({ keys: v["keys"] }, maxKeys);
   if (!keys.ok) return undefined;
   return { v: 1, issuer: source.issuer, discoveryUrl: v["discoveryUrl"], jwksUri: v["jwksUri"], keys: keys.value, fetchedAt: v["fetchedAt"], freshUntil: v["freshUntil"] };
+}
+
+/** Waits for a fetch another request started, up to `ms` of this request's own time. */
+async function joinShared(shared: Promise<Refresh>, ms: number): Promise<Refresh> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const own = new Promise<Refresh>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, detail: "timed out waiting for the issuer fetch under way" }), ms);
+  });
+  try {
+    return await Promise.race([shared, own]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export class JwksCache {
@@ -155,6 +181,8 @@ export class JwksCache {
     if (state.entry !== undefined && call.nowMs < state.entry.doc.freshUntil) return { ok: true, keySet: state.entry.keySet };
 
     if (state.inflight === undefined && this.withinCooldown(state.lastAttemptAt, call.nowMs)) return this.staleOrUnavailable(state, call.nowMs);
+    // Another request is refetching: keys within the stale bound serve meanwhile rather than waiting on it.
+    if (state.inflight !== undefined && this.hasUsableStale(state, call.nowMs)) return this.staleOrUnavailable(state, call.nowMs);
     const refreshed = await this.refresh(source, kvKey, state, call);
     return refreshed.ok ? { ok: true, keySet: refreshed.entry.keySet } : this.staleOrUnavailable(state, call.nowMs);
   }
@@ -187,8 +215,12 @@ export class JwksCache {
     return since !== undefined && nowMs - since < this.settings.refetchCooldownSeconds * 1000;
   }
 
+  private hasUsableStale(state: IssuerState, nowMs: number): boolean {
+    return state.entry !== undefined && nowMs - state.entry.doc.fetchedAt <= this.settings.maxStaleSeconds * 1000;
+  }
+
   private staleOrUnavailable(state: IssuerState, nowMs: number): IssuerKeys {
-    if (state.entry !== undefined && nowMs - state.entry.doc.fetchedAt <= this.settings.maxStaleSeconds * 1000) {
+    if (this.hasUsableStale(state, nowMs) && state.entry !== undefined) {
       return { ok: true, keySet: state.entry.keySet };
     }
     return { ok: false, reason: "issuer_unavailable", detail: state.entry === undefined ? "issuer keys could not be fetched" : "issuer is failing and its cached keys are too old" };
@@ -205,9 +237,14 @@ export class JwksCache {
     return state;
   }
 
-  /** Not async on purpose: the in-flight promise is registered before anything awaits, so concurrent callers coalesce. */
+  /**
+   * Not async on purpose: the in-flight promise is registered before anything
+   * awaits, so concurrent callers coalesce. A caller that joins another
+   * request's fetch waits alongside a timer of its own: workerd cancels a
+   * request as hung when all it waits on is another request's I/O.
+   */
   private refresh(source: DiscoverySource, kvKey: string, state: IssuerState, call: CacheCall): Promise<Refresh> {
-    if (state.inflight !== undefined) return state.inflight;
+    if (state.inflight !== undefined) return joinShared(state.inflight, this.settings.fetchTimeoutMs);
     state.lastAttemptAt = call.nowMs;
     const inflight = this.fetchAndStore(source, kvKey, state, call).finally(() => {
       state.inflight = undefined;
