@@ -11,6 +11,19 @@ export interface Decision {
   readonly reason: string;
 }
 
+// A request evaluates its claims once for authn and once per requested action:
+// convert them to CEL values once per claims object, not per evaluation.
+const celClaims = new WeakMap<object, ReturnType<typeof claimsToCel>>();
+
+function claimsOf(claims: Record<string, unknown>): ReturnType<typeof claimsToCel> {
+  let converted = celClaims.get(claims);
+  if (converted === undefined) {
+    converted = claimsToCel(claims);
+    celClaims.set(claims, converted);
+  }
+  return converted;
+}
+
 function decide(condition: CompiledCondition | undefined, bindings: () => ConditionBindings, absent: string): Decision {
   if (condition === undefined) return { allowed: true, reason: absent };
   const outcome = evaluateCondition(condition, bindings());
@@ -19,14 +32,14 @@ function decide(condition: CompiledCondition | undefined, bindings: () => Condit
 }
 
 export function evaluateAuthn(p: LoadedProvider, input: { service: string; claims: Record<string, unknown> }): Decision {
-  return decide(p.authn, () => ({ service: input.service, claims: claimsToCel(input.claims) }), "no authn condition: every verified token authenticates");
+  return decide(p.authn, () => ({ service: input.service, claims: claimsOf(input.claims) }), "no authn condition: every verified token authenticates");
 }
 
 /** Called once per requested (type, name, action). */
 export function evaluateAuthz(p: LoadedProvider, input: { service: string; claims: Record<string, unknown>; scope: ScopeInput }): Decision {
   return decide(
     p.authz,
-    () => ({ service: input.service, claims: claimsToCel(input.claims), scope: scopeToCel(input.scope) }),
+    () => ({ service: input.service, claims: claimsOf(input.claims), scope: scopeToCel(input.scope) }),
     "no authz condition: every requested scope is granted",
   );
 }
