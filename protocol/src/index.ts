@@ -5,3 +5,4 @@ export * from "./errors.ts";
 export * from "./registry-token.ts";
 export * from "./access.ts";
 export * from "./sha256.ts";
+export * from "./setting-error.ts";

@@ -7,14 +7,14 @@
  *   checked against that access → forwarded upstream, streaming → headers
  *   rewritten back to the proxy.
  */
-import { errorResponse, requiredAccess, sha256Hex } from "@jwt-registry-auth/protocol";
+import { errorResponse, requiredAccess, SettingError, sha256Hex } from "@jwt-registry-auth/protocol";
 import { authorize } from "./authorize.ts";
 import { API_VERSION_HEADER, challengeResponse } from "./challenge.ts";
 import type { Env } from "./env.ts";
 import { forward } from "./forward.ts";
 import { KeySourceError, verificationKeys } from "./keys.ts";
 import { logProxyRequest, type ProxyRequestLog } from "./log.ts";
-import { readSettings, SettingError } from "./settings.ts";
+import { readSettings } from "./settings.ts";
 import { upstreamAuth } from "./upstream-auth.ts";
 
 export type { Env } from "./env.ts";

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "./env.ts";
-import { readSettings, SettingError, upstreamApiUrl } from "./settings.ts";
+import { SettingError } from "@jwt-registry-auth/protocol";
+import { readSettings, upstreamApiUrl } from "./settings.ts";
 
 const BASE: Env = { UPSTREAM_URL: "http://127.0.0.1:5000", TOKEN_REALM: "http://127.0.0.1:8787/token", TOKEN_SERVICE: "proxy", TOKEN_ISSUER: "iss", TOKEN_JWKS: "{}" };
 

@@ -3,6 +3,7 @@
  * or invalid setting fails every request with a 500 naming the setting: the
  * proxy never runs half-configured (no default realm, issuer or key source).
  */
+import { SettingError } from "@jwt-registry-auth/protocol";
 import type { Env } from "./env.ts";
 import type { KeySource } from "./keys.ts";
 
@@ -19,16 +20,6 @@ export interface ProxySettings {
   readonly issuer: string;
   readonly keySource: KeySource;
   readonly credentials?: UpstreamCredentials;
-}
-
-export class SettingError extends Error {
-  override readonly name = "SettingError";
-  constructor(
-    readonly setting: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 function required(env: Env, setting: "UPSTREAM_URL" | "TOKEN_REALM" | "TOKEN_SERVICE" | "TOKEN_ISSUER", why: string): string {

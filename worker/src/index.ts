@@ -6,10 +6,10 @@
  *   GET /certs.pem                 their certificates: the registry's rootcertbundle
  *   GET /healthz                   200 when the settings load
  */
-import { errorResponse } from "@jwt-registry-auth/protocol";
+import { errorResponse, SettingError } from "@jwt-registry-auth/protocol";
 import { Hono, type Context } from "hono";
 import type { Env } from "./env.ts";
-import { loadSettings, SettingError, type Settings } from "./settings.ts";
+import { loadSettings, type Settings } from "./settings.ts";
 import { handleTokenRequest } from "./token/handler.ts";
 
 type AppContext = Context<{ Bindings: Env }>;

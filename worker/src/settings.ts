@@ -3,6 +3,7 @@
  * A missing or invalid setting fails every request with a 500 naming it: never
  * a half-working server that issues tokens with a default it shouldn't have.
  */
+import { SettingError } from "@jwt-registry-auth/protocol";
 import type { Env } from "./env.ts";
 import { checkValidity, loadSigningKeys, SigningKeyError, type SigningKeySet } from "./signing/key-set.ts";
 
@@ -17,16 +18,6 @@ export interface Settings {
   /** Put the certificate chain in registry-token headers (off for `jwks`-only registries). */
   readonly x5c: boolean;
   readonly signing: SigningKeySet;
-}
-
-export class SettingError extends Error {
-  override readonly name = "SettingError";
-  constructor(
-    readonly setting: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const DAY = 86_400;

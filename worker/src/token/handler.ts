@@ -8,12 +8,12 @@
  * one log line and builds the response; failures are typed, and one exhaustive
  * switch turns them into Distribution errors.
  */
-import { errorResponse, formatScope, sha256Hex, type AccessEntry, type ResourceScope } from "@jwt-registry-auth/protocol";
+import { errorResponse, formatScope, SettingError, sha256Hex, type AccessEntry, type ResourceScope } from "@jwt-registry-auth/protocol";
 import type { Env } from "../env.ts";
 import { verifyWorkloadToken, type IdentityRejection } from "../identity/verify-workload-token.ts";
 import { logTokenRequest, type TokenRequestLog } from "../log.ts";
 import { evaluateAuthn, evaluateAuthz, lookupProvider, PolicyStoreUnavailableError, type LoadedProvider } from "../policy/store.ts";
-import { loadSettings, SettingError, type Settings } from "../settings.ts";
+import { loadSettings, type Settings } from "../settings.ts";
 import { issueRefreshToken, verifyRefreshToken } from "./refresh-token.ts";
 import { issueRegistryToken, type TokenResponseBody } from "./registry-token.ts";
 import { parseTokenRequest, type RequestProblem, type TokenRequest } from "./request.ts";
