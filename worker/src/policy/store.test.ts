@@ -111,6 +111,18 @@ describe("lookupProvider", () => {
     expect(await revalidating).toMatchObject({ found: true, ok: true });
   });
 
+  it("given waitUntil, answers from the snapshot at once and revalidates in the background", async () => {
+    await apply([provider("gha", "true")]);
+    expect(await lookupProvider(db, "gha", 0)).toMatchObject({ found: true, ok: true });
+    await apply([provider("gha", "true"), provider("second", "true")]);
+    const background: Promise<unknown>[] = [];
+    expect(await lookupProvider(db, "second", 5_000, (p) => background.push(p))).toEqual({ found: false });
+    expect(background).toHaveLength(1);
+    await Promise.all(background);
+    expect(await lookupProvider(db, "second", 5_001, (p) => background.push(p))).toMatchObject({ found: true, ok: true });
+    expect(background).toHaveLength(1);
+  });
+
   it("keeps serving a recent cache while D1 fails, then fails closed", async () => {
     await apply([provider("gha", "true")]);
     expect(await lookupProvider(db, "gha", 0)).toMatchObject({ found: true, ok: true });

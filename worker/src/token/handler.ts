@@ -126,10 +126,10 @@ function decide(who: Authorized, service: string, scopes: readonly ResourceScope
 
 type MutableLog = { -readonly [K in keyof TokenRequestLog]?: TokenRequestLog[K] };
 
-async function providerFor(name: string, env: Env, missing: Failure): Promise<LoadedProvider | Failure> {
+async function providerFor(name: string, env: Env, ctx: ExecutionContext, missing: Failure): Promise<LoadedProvider | Failure> {
   let lookup;
   try {
-    lookup = await lookupProvider(env.POLICY_DB, name);
+    lookup = await lookupProvider(env.POLICY_DB, name, Date.now(), (p) => ctx.waitUntil(p));
   } catch (error) {
     // D1 unreachable and no recent policies in memory: fail closed, and say it is our side.
     if (error instanceof PolicyStoreUnavailableError) return { kind: "policy_store_unavailable" };
@@ -149,14 +149,14 @@ async function identify(request: TokenRequest, settings: Settings, env: Env, ctx
     log.provider = refresh.grant.provider;
     log.subject = refresh.grant.subject;
     // A refresh for a provider that no longer exists fails: the operator removed the trust.
-    const provider = await providerFor(refresh.grant.provider, env, { kind: "refresh_rejected", reason: "provider_gone" });
+    const provider = await providerFor(refresh.grant.provider, env, ctx, { kind: "refresh_rejected", reason: "provider_gone" });
     if ("kind" in provider) return provider;
     return { provider, subject: refresh.grant.subject, claims: refresh.grant.claims };
   }
 
   log.provider = request.provider.slice(0, 64);
   log.tokenSha256 = await sha256Hex(request.token);
-  const provider = await providerFor(request.provider, env, { kind: "unknown_provider" });
+  const provider = await providerFor(request.provider, env, ctx, { kind: "unknown_provider" });
   if ("kind" in provider) return provider;
   const identity = await verifyWorkloadToken(request.token, provider.config, {
     service: request.service,
