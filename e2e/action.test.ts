@@ -155,7 +155,7 @@ describe("the Action logs a job in with its OIDC token", () => {
     expect(main.masks).toEqual(expect.arrayContaining([jwt, entry?.["identitytoken"]]));
     expect(Date.parse(main.outputs["expires-at"] ?? "") - Date.now()).toBeGreaterThan(50 * 60_000);
     // The token server's audit line for the login names the same token hash the Action logged.
-    const login = tokenServer.tokenRequests().find((r) => r.tokenSha256 === sha256Hex(jwt));
+    const login = (await tokenServer.tokenRequestsWhen((lines) => lines.some((r) => r.tokenSha256 === sha256Hex(jwt)))).find((r) => r.tokenSha256 === sha256Hex(jwt));
     expect(login, tokenServer.logs().slice(-2000)).toMatchObject({ status: 200, provider: "gha", clientId: "jwt-registry-auth-action", refreshIssued: true });
     expect(main.stdout).toContain(`sha256 ${sha256Hex(jwt)}`);
     console.log(`action main (refresh): ${reportedMs(main)} ms from process start to logged in; ${main.elapsedMs.toFixed(0)} ms for the whole step process`);

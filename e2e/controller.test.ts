@@ -144,7 +144,8 @@ describe("pull secrets written by the controller", () => {
     const push = await timings.measure("skopeo push with builder's secret", () => skopeoCopy(image.reference, ref("team-a/app:v1"), { authFile: authFileFromSecret("team-a", "builder") }));
     expect(push.code, push.stderr).toBe(0);
     expect(registry.storedRepositories()).toContain("team-a/app");
-    const grant = tokenServer.tokenRequests().find((r) => r.provider === "cluster" && r.granted?.includes("repository:team-a/app:push"));
+    const isGrant = (r: { provider?: string; granted?: readonly string[] }) => r.provider === "cluster" && r.granted?.includes("repository:team-a/app:push") === true;
+    const grant = (await tokenServer.tokenRequestsWhen((lines) => lines.some(isGrant))).find(isGrant);
     expect(grant?.subject).toContain("system:serviceaccount:team-a:builder");
   });
 
@@ -165,7 +166,8 @@ describe("pull secrets written by the controller", () => {
     const inspect = await skopeoInspect(ref("team-a/app:v1"), { authFile: authFileFromSecret("team-b", "app") });
     expect(inspect.code).not.toBe(0);
     expect(inspect.stderr).toMatch(/unauthorized|denied|authentication required/i);
-    const refused = tokenServer.tokenRequests().filter((r) => r.subject?.includes("system:serviceaccount:team-b:app"));
+    const isTeamB = (r: { subject?: string }) => r.subject?.includes("system:serviceaccount:team-b:app") === true;
+    const refused = (await tokenServer.tokenRequestsWhen((lines) => lines.some((r) => isTeamB(r) && r.refused?.includes("repository:team-a/app:pull") === true))).filter(isTeamB);
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.every((r) => (r.granted ?? []).length === 0)).toBe(true);
     expect(refused.some((r) => r.refused?.includes("repository:team-a/app:pull"))).toBe(true);
@@ -211,7 +213,8 @@ describe("the kubelet credential provider", () => {
     const inspect = await timings.measure("skopeo inspect with provider credentials", () => skopeoInspect(ref("team-a/app:v1"), { authFile: config.path }));
     expect(inspect.code, inspect.stderr).toBe(0);
     expect(inspect.digest).toBe(image.manifest.digest);
-    expect(tokenServer.tokenRequests().some((r) => r.provider === "cluster-jwks" && r.granted?.includes("repository:team-a/app:pull"))).toBe(true);
+    const pulled = (r: { provider?: string; granted?: readonly string[] }) => r.provider === "cluster-jwks" && r.granted?.includes("repository:team-a/app:pull") === true;
+    expect((await tokenServer.tokenRequestsWhen((lines) => lines.some(pulled))).some(pulled)).toBe(true);
   });
 
   it("gives a team-b pod credentials the token server refuses", async () => {

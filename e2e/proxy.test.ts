@@ -28,6 +28,7 @@ import {
   type OciImage,
   type OidcIssuer,
   type Registry,
+  waitUntil,
   type TokenServer,
   type WranglerWorker,
 } from "@jwt-registry-auth/testkit";
@@ -55,6 +56,16 @@ function providersYaml(github: OidcIssuer): string {
 }
 
 /** A `proxy_request` log line of the proxy Worker (proxy-worker/src/log.ts). */
+/**
+ * The proxy's log once `settled` holds for it (or after 10 s): wrangler passes
+ * the Worker's log lines on asynchronously, so the line of a client's last
+ * request can trail the client's exit.
+ */
+async function logWhen(proxy: { log(): ProxyLogLine[] }, settled: (lines: ProxyLogLine[]) => boolean): Promise<ProxyLogLine[]> {
+  await waitUntil(async () => settled(proxy.log()), { timeoutMs: 10_000, what: "the proxy's log line" }).catch(() => undefined);
+  return proxy.log();
+}
+
 interface ProxyLogLine {
   readonly method: string;
   readonly endpoint?: string;
@@ -276,7 +287,7 @@ describe("in front of docker-registry with no auth", () => {
     const push = await timings.measure("1. skopeo push via proxy", () => skopeoCopy(image.reference, ref("acme/app:v1"), { authFile: creds.path }));
     expect(push.code, push.stderr).toBe(0);
     expect(registry.storedRepositories()).toContain("acme/app");
-    const log = proxy.log().filter((l) => l.repository === "acme/app");
+    const log = (await logWhen(proxy, (lines) => lines.some((l) => l.repository === "acme/app" && l.method === "PUT" && l.endpoint === "manifest"))).filter((l) => l.repository === "acme/app");
     // Every upload step (start, chunk, completion) came through the proxy.
     expect(log.filter((l) => l.endpoint === "upload-start" && l.status === 202).length).toBeGreaterThanOrEqual(2);
     expect(log.filter((l) => l.method === "PATCH" && l.endpoint === "upload" && l.status === 202).length).toBeGreaterThanOrEqual(2);
@@ -292,7 +303,7 @@ describe("in front of docker-registry with no auth", () => {
     const copy = await timings.measure("3. skopeo copy acme/app → acme/other (mount)", () => skopeoCopy(ref("acme/app:v1"), ref("acme/other:v1"), { authFile: creds.path }));
     expect(copy.code, copy.stderr).toBe(0);
     // 201 on the upload start is a mount: the blob was linked, not uploaded again.
-    expect(proxy.log().some((l) => l.repository === "acme/other" && l.endpoint === "upload-start" && l.status === 201)).toBe(true);
+    expect((await logWhen(proxy, (lines) => lines.some((l) => l.repository === "acme/other" && l.endpoint === "upload-start" && l.status === 201))).some((l) => l.repository === "acme/other" && l.endpoint === "upload-start" && l.status === 201)).toBe(true);
     expect(await pullDigest(ref("acme/other:v1"), creds.path, image)).toBe(image.manifest.digest);
   });
 
@@ -366,7 +377,7 @@ describe("in front of docker-registry with no auth", () => {
     const push = await skopeoCopy(image.reference, ref("other/app:v1"), { authFile: creds.path });
     expect(push.code).not.toBe(0);
     expect(registry.storedRepositories()).not.toContain("other/app");
-    expect(proxy.log().some((l) => l.repository === "other/app" && l.status === 401 && l.reason === "insufficient")).toBe(true);
+    expect((await logWhen(proxy, (lines) => lines.some((l) => l.repository === "other/app" && l.status === 401))).some((l) => l.repository === "other/app" && l.status === 401 && l.reason === "insufficient")).toBe(true);
   });
 
   it("a pull-only repository refuses a push: the token's pull grant does not stretch", async () => {

@@ -9,6 +9,7 @@ import { writeFileSync } from "node:fs";
 import { generateSigningMaterial } from "@jwt-registry-auth/cli/src/keys/material.ts";
 import { join } from "node:path";
 import { runCli } from "./cli.ts";
+import { waitUntil } from "./process.ts";
 import { makeTempDir, removeDir } from "./temp-dir.ts";
 import { startWrangler } from "./wrangler.ts";
 import type { TokenRequestLog } from "@jwt-registry-auth/worker/log";
@@ -41,6 +42,12 @@ export interface TokenServer {
   logs(): string;
   /** The Worker's `token_request` log lines so far, parsed, oldest first. */
   tokenRequests(): TokenRequestLogLine[];
+  /**
+   * The token-request lines once `settled` holds for them (or after `timeoutMs`):
+   * wrangler passes the Worker's lines on asynchronously, so the line of a
+   * client's last request can trail the client's exit.
+   */
+  tokenRequestsWhen(settled: (lines: TokenRequestLogLine[]) => boolean, timeoutMs?: number): Promise<TokenRequestLogLine[]>;
   stop(): Promise<void>;
 }
 
@@ -105,6 +112,11 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     applyProviders,
     logs: () => worker.logs(),
     tokenRequests: () => parseTokenRequestLogs(worker.logs()),
+    async tokenRequestsWhen(settled, timeoutMs = 10_000) {
+      const lines = () => parseTokenRequestLogs(worker.logs());
+      await waitUntil(async () => settled(lines()), { timeoutMs, what: "the token server's log line" }).catch(() => undefined);
+      return lines();
+    },
     async stop() {
       await worker.stop();
       removeDir(dir);
