@@ -6,3 +6,4 @@ export * from "./registry-token.ts";
 export * from "./access.ts";
 export * from "./sha256.ts";
 export * from "./setting-error.ts";
+export * from "./read-capped.ts";

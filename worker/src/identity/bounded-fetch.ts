@@ -4,6 +4,7 @@
  * hostage or exhaust the isolate's memory. Redirects are not followed, because
  * the target of a redirect would escape the issuer-URL rule.
  */
+import { readCapped } from "@jwt-registry-auth/protocol";
 
 export interface FetchLimits {
   readonly timeoutMs: number;
@@ -11,29 +12,6 @@ export interface FetchLimits {
 }
 
 export type FetchedJson = { readonly ok: true; readonly body: unknown; readonly cacheControl: string | null } | { readonly ok: false; readonly detail: string };
-
-async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | undefined> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
 
 export async function fetchJsonBounded(fetchFn: typeof fetch, url: string, limits: FetchLimits): Promise<FetchedJson> {
   const signal = AbortSignal.timeout(limits.timeoutMs);

@@ -6,7 +6,7 @@
  *   POST /token  grant_type=refresh_token  refresh_token=…   (docker joins scopes with
  *                spaces in one field; skopeo repeats `scope`)
  */
-import { parseScopes, ScopeError, type ResourceScope } from "@jwt-registry-auth/protocol";
+import { parseScopes, readCapped, ScopeError, type ResourceScope } from "@jwt-registry-auth/protocol";
 
 export type TokenRequest =
   | {
@@ -66,27 +66,8 @@ async function readForm(request: Request): Promise<URLSearchParams | RequestProb
   const declared = Number(request.headers.get("Content-Length") ?? "0");
   if (declared > MAX_BODY_BYTES) return { kind: "too_large" };
   // Read with a cap, so a body without (or lying about) Content-Length can't exhaust memory.
-  const reader = request.body?.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (reader) {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_BODY_BYTES) {
-        await reader.cancel();
-        return { kind: "too_large" };
-      }
-      chunks.push(value);
-    }
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const body = await readCapped(request.body, MAX_BODY_BYTES);
+  if (body === undefined) return { kind: "too_large" };
   return new URLSearchParams(new TextDecoder().decode(body));
 }
 
