@@ -64,21 +64,26 @@ async function readSettings(env: Env): Promise<Settings> {
 
 // Settings only change with a deploy (or a new .dev.vars), which starts new
 // isolates; parsing them, and importing the signing keys, happens once per isolate.
-let cached: { key: string; settings: Promise<Settings> } | undefined;
+let cached: { env: Env; key: string; settings: Promise<Settings> } | undefined;
 
 function cacheKey(env: Env): string {
   return JSON.stringify([env.TOKEN_ISSUER, env.TOKEN_TTL_SECONDS, env.ALLOWED_SERVICES, env.SIGNING_KEY, env.SIGNING_CERT, env.REFRESH_TOKEN_MAX_SECONDS, env.ALLOW_HTTP_LOOPBACK_ISSUERS, env.TOKEN_X5C]);
 }
 
 export async function loadSettings(env: Env): Promise<Settings> {
-  const key = cacheKey(env);
-  if (cached?.key !== key) {
-    const settings = readSettings(env);
-    cached = { key, settings };
-    // A failure is not cached: the next request re-reads (and reports) it.
-    settings.catch(() => {
-      if (cached?.settings === settings) cached = undefined;
-    });
+  // The same env object is the same settings: no per-request serialising of the PEMs.
+  if (cached?.env !== env) {
+    const key = cacheKey(env);
+    if (cached?.key === key) {
+      cached.env = env;
+    } else {
+      const settings = readSettings(env);
+      cached = { env, key, settings };
+      // A failure is not cached: the next request re-reads (and reports) it.
+      settings.catch(() => {
+        if (cached?.settings === settings) cached = undefined;
+      });
+    }
   }
   const settings = await cached.settings;
   // An isolate can outlive its certificate: registries would refuse the tokens, so say why instead.
