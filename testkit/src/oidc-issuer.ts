@@ -8,6 +8,7 @@
  *   POST /_test/mint      {claims, header?, expiresIn?, key?}  → {token}
  *   POST /_test/rotate    new signing key; the old one leaves the JWKS
  *   POST /_test/down      {down: boolean}: discovery/JWKS answer 503
+ *   POST /_test/delay     {discoveryMs?, jwksMs?}: discovery/JWKS answer that late (a slow issuer)
  *   GET  /_test/stats     {discovery, jwks} request counts
  *   POST /_test/reset-stats
  */
@@ -158,6 +159,8 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   });
 }
 
+const sleep = (ms: number) => (ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "Content-Type": "application/json", ...headers });
   res.end(JSON.stringify(body));
@@ -167,10 +170,11 @@ interface Tenant {
   readonly url: string;
   keys: SigningKey[];
   down: boolean;
+  delay: { discoveryMs: number; jwksMs: number };
   readonly stats: { discovery: number; jwks: number };
 }
 
-const TEST_PATHS = ["/.well-known/openid-configuration", "/.well-known/jwks", "/_test/mint", "/_test/rotate", "/_test/down", "/_test/stats", "/_test/reset-stats", "/_test/private-jwk"];
+const TEST_PATHS = ["/.well-known/openid-configuration", "/.well-known/jwks", "/_test/mint", "/_test/rotate", "/_test/down", "/_test/delay", "/_test/stats", "/_test/reset-stats", "/_test/private-jwk"];
 
 /**
  * Starts the issuer. Besides its own issuer URL, every other path prefix on the
@@ -190,7 +194,7 @@ export async function startOidcIssuer(options: IssuerOptions = {}): Promise<Oidc
   const tenantFor = (prefix: string): Promise<Tenant> => {
     let tenant = tenants.get(prefix);
     if (!tenant) {
-      tenant = newKey(alg).then((key) => ({ url: `${origin}${prefix}`, keys: [key], down: false, stats: { discovery: 0, jwks: 0 } }));
+      tenant = newKey(alg).then((key) => ({ url: `${origin}${prefix}`, keys: [key], down: false, delay: { discoveryMs: 0, jwksMs: 0 }, stats: { discovery: 0, jwks: 0 } }));
       tenants.set(prefix, tenant);
     }
     return tenant;
@@ -218,6 +222,7 @@ export async function startOidcIssuer(options: IssuerOptions = {}): Promise<Oidc
       switch (suffix) {
         case "/.well-known/openid-configuration":
           t.stats.discovery++;
+          await sleep(t.delay.discoveryMs);
           if (t.down) return send(res, 503, { error: "unavailable" });
           return send(res, 200, {
             issuer: t.url,
@@ -230,6 +235,7 @@ export async function startOidcIssuer(options: IssuerOptions = {}): Promise<Oidc
           });
         case "/.well-known/jwks":
           t.stats.jwks++;
+          await sleep(t.delay.jwksMs);
           if (t.down) return send(res, 503, { error: "unavailable" });
           return send(res, 200, jwksOf(t), options.jwksCacheControl ? { "Cache-Control": options.jwksCacheControl } : {});
         case "/_test/mint": {
@@ -247,6 +253,12 @@ export async function startOidcIssuer(options: IssuerOptions = {}): Promise<Oidc
         case "/_test/down":
           t.down = (await readJson(req))["down"] === true;
           return send(res, 200, { down: t.down });
+        case "/_test/delay": {
+          const body = await readJson(req);
+          const ms = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 0);
+          t.delay = { discoveryMs: ms(body["discoveryMs"]), jwksMs: ms(body["jwksMs"]) };
+          return send(res, 200, t.delay);
+        }
         case "/_test/stats":
           return send(res, 200, t.stats);
         case "/_test/reset-stats":

@@ -65,7 +65,7 @@ describe("fetchJsonBounded", () => {
   it("reports a network error and a timeout", async () => {
     expect(await fetchJsonBounded(() => Promise.reject(new TypeError("connection refused")), URL_, limits)).toEqual({ ok: false, detail: "network error" });
     const hanging: typeof fetch = (_input, init) => new Promise((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal?.reason)));
-    expect(await fetchJsonBounded(hanging, URL_, { ...limits, timeoutMs: 30 })).toEqual({ ok: false, detail: "timed out" });
+    expect(await fetchJsonBounded(hanging, URL_, { ...limits, timeoutMs: 30 })).toEqual({ ok: false, detail: "timed out after 30 ms" });
   });
 
   it("times out a body that never ends", async () => {
@@ -78,6 +78,6 @@ describe("fetchJsonBounded", () => {
           },
         }),
       );
-    expect(await fetchJsonBounded(endless, URL_, { ...limits, timeoutMs: 30 })).toEqual({ ok: false, detail: "timed out" });
+    expect(await fetchJsonBounded(endless, URL_, { ...limits, timeoutMs: 30 })).toEqual({ ok: false, detail: "timed out after 30 ms" });
   });
 });

@@ -36,6 +36,6 @@ export async function fetchJsonBounded(fetchFn: typeof fetch, url: string, limit
     }
     return { ok: true, body, cacheControl: res.headers.get("Cache-Control") };
   } catch {
-    return { ok: false, detail: signal.aborted ? "timed out" : "network error" };
+    return { ok: false, detail: signal.aborted ? `timed out after ${limits.timeoutMs} ms` : "network error" };
   }
 }

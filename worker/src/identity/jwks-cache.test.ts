@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it, vi } from "vitest";
 import { JWKS_CACHE_DEFAULTS, JwksCache, jwksKvKey, type CacheCall, type DiscoverySource, type StoredJwks } from "./jwks-cache.ts";
 import { discoveryProvider, freshIssuer, type TestIssuer } from "./test-issuer.ts";
 import { resetIdentityCaches, verifyWorkloadToken, type VerifyContext } from "./verify-workload-token.ts";
@@ -75,7 +75,7 @@ describe("JWKS cache with a loopback issuer", () => {
     expect(await verifyAt(issuer, now + JWKS_CACHE_DEFAULTS.maxStaleSeconds + 1)).toEqual({
       ok: false,
       reason: "issuer_unavailable",
-      detail: "issuer is failing and its cached keys are too old",
+      detail: `issuer is failing and its cached keys are too old: discovery ${issuer.url}/.well-known/openid-configuration: HTTP 503`,
     });
 
     await issuer.setDown(false);
@@ -85,7 +85,11 @@ describe("JWKS cache with a loopback issuer", () => {
   it("fails closed when the issuer is down and nothing is cached", async () => {
     const issuer = await freshIssuer(inject("githubIssuer"));
     await issuer.setDown(true);
-    expect(await verifyAt(issuer, nowSeconds())).toEqual({ ok: false, reason: "issuer_unavailable", detail: "issuer keys could not be fetched" });
+    expect(await verifyAt(issuer, nowSeconds())).toEqual({
+      ok: false,
+      reason: "issuer_unavailable",
+      detail: `issuer keys could not be fetched: discovery ${issuer.url}/.well-known/openid-configuration: HTTP 503`,
+    });
   });
 
   it("picks up a rotated key through the unknown-kid refetch, at most once per cooldown", async () => {
@@ -105,6 +109,26 @@ describe("JWKS cache with a loopback issuer", () => {
     // The old key left the JWKS, and its kid is now the unknown one.
     expect(await verifyWorkloadToken(before, discoveryProvider(issuer.url), ctx(later + 1))).toMatchObject({ ok: false, reason: "unknown_key" });
     expect(await issuer.stats()).toEqual({ discovery: 2, jwks: 2 });
+  });
+
+  it("answers issuer_unavailable, not unknown_key, for a new kid while the issuer fails and the keys held are stale", async () => {
+    const issuer = await freshIssuer(inject("githubIssuer"));
+    const now = nowSeconds();
+    const before = await issuer.mint({ claims: { sub: "s", aud: SERVICE }, now, expiresIn: HOUR });
+    expect((await verifyWorkloadToken(before, discoveryProvider(issuer.url), ctx(now))).ok).toBe(true);
+    await issuer.rotate();
+    await issuer.setDown(true);
+    const stale = now + JWKS_CACHE_DEFAULTS.defaultFreshSeconds + 1;
+    expect(await verifyAt(issuer, stale)).toEqual({
+      ok: false,
+      reason: "issuer_unavailable",
+      detail: `no key matches the token's kid and the issuer's keys could not be refetched: discovery ${issuer.url}/.well-known/openid-configuration: HTTP 503`,
+    });
+    // Within the cooldown nothing is fetched, and the answer stays the same.
+    expect(await verifyAt(issuer, stale + 1)).toMatchObject({ ok: false, reason: "issuer_unavailable" });
+    expect(await issuer.stats()).toEqual({ discovery: 2, jwks: 1 });
+    // A token of a key the stale set holds still verifies: stale keys serve while the issuer is down.
+    expect((await verifyWorkloadToken(before, discoveryProvider(issuer.url), ctx(stale + 2))).ok).toBe(true);
   });
 
   it("turns a flood of 50 random kids into at most one refetch per cooldown", async () => {
@@ -172,7 +196,11 @@ describe("JWKS cache limits (injected fetch)", () => {
   it("refuses a discovery document naming another issuer", async () => {
     const issuer = fakeIssuer({ discovery: { issuer: "https://evil.example.com", jwks_uri: `${ISSUER}/jwks` } });
     const cache = new JwksCache({ fetch: issuer.fetchFn });
-    expect(await cache.keysFor(SOURCE, await isolatedCall(Date.now()))).toEqual({ ok: false, reason: "issuer_unavailable", detail: "issuer keys could not be fetched" });
+    expect(await cache.keysFor(SOURCE, await isolatedCall(Date.now()))).toEqual({
+      ok: false,
+      reason: "issuer_unavailable",
+      detail: `issuer keys could not be fetched: discovery ${ISSUER}/.well-known/openid-configuration: discovery issuer does not match the configured issuer`,
+    });
     expect(issuer.calls).toEqual([`${ISSUER}/.well-known/openid-configuration`]);
   });
 
@@ -207,7 +235,11 @@ describe("JWKS cache limits (injected fetch)", () => {
       });
     const cache = new JwksCache({ fetch: hanging, fetchTimeoutMs: 50 });
     const started = Date.now();
-    expect(await cache.keysFor(SOURCE, await isolatedCall(Date.now()))).toMatchObject({ ok: false, reason: "issuer_unavailable" });
+    expect(await cache.keysFor(SOURCE, await isolatedCall(Date.now()))).toEqual({
+      ok: false,
+      reason: "issuer_unavailable",
+      detail: `issuer keys could not be fetched: discovery ${ISSUER}/.well-known/openid-configuration: timed out after 50 ms`,
+    });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
@@ -225,9 +257,33 @@ describe("JWKS cache limits (injected fetch)", () => {
     const cache = new JwksCache({ fetch: stuck, fetchTimeoutMs: 50 });
     const call = await isolatedCall(Date.now());
     const first = cache.keysFor(SOURCE, call);
-    expect(await cache.keysFor(SOURCE, call)).toMatchObject({ ok: false, reason: "issuer_unavailable" });
+    expect(await cache.keysFor(SOURCE, call)).toEqual({
+      ok: false,
+      reason: "issuer_unavailable",
+      detail: `issuer keys could not be fetched: timed out after 50 ms waiting for the fetch from ${ISSUER}/.well-known/openid-configuration under way`,
+    });
     release();
     expect((await first).ok).toBe(true);
+  });
+
+  it("names the jwks_uri and how it failed, in the detail and in the log", async () => {
+    const issuer = fakeIssuer();
+    const failingJwks: typeof fetch = async (input, init) => (String(input) === `${ISSUER}/jwks` ? new Response("bad gateway", { status: 502 }) : issuer.fetchFn(input, init));
+    const cache = new JwksCache({ fetch: failingJwks });
+    const warnings: string[] = [];
+    const spy = vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
+      warnings.push(String(line));
+    });
+    try {
+      expect(await cache.keysFor(SOURCE, await isolatedCall(Date.now()))).toEqual({
+        ok: false,
+        reason: "issuer_unavailable",
+        detail: `issuer keys could not be fetched: jwks_uri ${ISSUER}/jwks: HTTP 502`,
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warnings.map((w) => JSON.parse(w) as unknown)).toEqual([{ event: "jwks_fetch_failed", issuer: ISSUER, fetch: "jwks_uri", url: `${ISSUER}/jwks`, detail: "HTTP 502" }]);
   });
 
   it("ignores a KV entry that is not a valid cache document", async () => {

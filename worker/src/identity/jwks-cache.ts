@@ -11,7 +11,10 @@
  * - after a failed fetch the issuer is not asked again for a cooldown;
  * - an unknown `kid` (a rotated key) refetches at most once per cooldown, so a
  *   flood of random kids can't be turned into a flood of requests to the issuer;
- * - concurrent refreshes of one issuer in an isolate share one fetch.
+ * - concurrent refreshes of one issuer in an isolate share one fetch;
+ * - whatever could not get the issuer's keys says which fetch failed and how
+ *   (`discovery <url>: timed out after 5000 ms`, `jwks_uri <url>: HTTP 503`),
+ *   in its detail and in a `jwks_fetch_failed` log line.
  * Times are epoch milliseconds inside this module; knobs are named with their unit.
  */
 import type { JWK } from "jose";
@@ -89,11 +92,25 @@ interface Entry {
 
 type Refresh = { readonly ok: true; readonly entry: Entry } | { readonly ok: false; readonly detail: string };
 
+/** Which fetch of an issuer failed, for logs and rejection details. */
+interface FetchFailure {
+  readonly ok: false;
+  readonly fetch: "discovery" | "jwks_uri";
+  readonly url: string;
+  readonly detail: string;
+}
+
+type FetchedKeys = { readonly ok: true; readonly jwksUri: string; readonly keys: JWK[]; readonly cacheControl: string | null } | FetchFailure;
+
+const unavailable = (detail: string): IssuerKeys => ({ ok: false, reason: "issuer_unavailable", detail });
+
 interface IssuerState {
   entry?: Entry;
   /** Epoch ms of the last fetch attempt, successful or not. */
   lastAttemptAt?: number;
   inflight?: Promise<Refresh>;
+  /** What the last failed fetch said; cleared by a successful one. */
+  lastFailure?: string;
 }
 
 const WELL_KNOWN = "/.well-known/openid-configuration";
@@ -137,10 +154,10 @@ function parseStored(value: unknown, source: DiscoverySource, maxKeys: number): 
 }
 
 /** Waits for a fetch another request started, up to `ms` of this request's own time. */
-async function joinShared(shared: Promise<Refresh>, ms: number): Promise<Refresh> {
+async function joinShared(shared: Promise<Refresh>, ms: number, discoveryUrl: string): Promise<Refresh> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const own = new Promise<Refresh>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, detail: "timed out waiting for the issuer fetch under way" }), ms);
+    timer = setTimeout(() => resolve({ ok: false, detail: `timed out after ${ms} ms waiting for the fetch from ${discoveryUrl} under way` }), ms);
   });
   try {
     return await Promise.race([shared, own]);
@@ -180,27 +197,34 @@ export class JwksCache {
     }
     if (state.entry !== undefined && call.nowMs < state.entry.doc.freshUntil) return { ok: true, keySet: state.entry.keySet };
 
-    if (state.inflight === undefined && this.withinCooldown(state.lastAttemptAt, call.nowMs)) return this.staleOrUnavailable(state, call.nowMs);
+    if (state.inflight === undefined && this.withinCooldown(state.lastAttemptAt, call.nowMs)) return this.staleOrUnavailable(state, call.nowMs, state.lastFailure);
     // Another request is refetching: keys within the stale bound serve meanwhile rather than waiting on it.
     if (state.inflight !== undefined && this.hasUsableStale(state, call.nowMs)) return this.staleOrUnavailable(state, call.nowMs);
     const refreshed = await this.refresh(source, kvKey, state, call);
-    return refreshed.ok ? { ok: true, keySet: refreshed.entry.keySet } : this.staleOrUnavailable(state, call.nowMs);
+    return refreshed.ok ? { ok: true, keySet: refreshed.entry.keySet } : this.staleOrUnavailable(state, call.nowMs, refreshed.detail);
   }
 
   /**
    * Called when no key matches the token's `kid`: refetches if the keys are older
    * than the cooldown and no attempt was made within it, or joins a refetch
-   * already under way. Undefined when no newer keys can be had now.
+   * already under way. Undefined when the keys held are fresh and no newer keys
+   * can be had now: the kid is then really unknown. When the refetch fails, or
+   * the keys held are stale because the issuer is failing, the kid may be a
+   * rotated key we can't see: the issuer is unavailable, not the token bad.
    */
   async keysAfterUnknownKid(source: DiscoverySource, call: CacheCall): Promise<IssuerKeys | undefined> {
     const kvKey = await jwksKvKey(source);
     const state = this.stateFor(kvKey);
     if (state.inflight === undefined) {
       if (state.entry !== undefined && this.withinCooldown(state.entry.doc.fetchedAt, call.nowMs)) return undefined;
-      if (this.withinCooldown(state.lastAttemptAt, call.nowMs)) return undefined;
+      if (this.withinCooldown(state.lastAttemptAt, call.nowMs)) {
+        if (state.entry !== undefined && call.nowMs < state.entry.doc.freshUntil) return undefined;
+        return unavailable(`no key matches the token's kid and the issuer's keys could not be refetched: ${state.lastFailure ?? "retry after the cooldown"}`);
+      }
     }
     const refreshed = await this.refresh(source, kvKey, state, call);
-    return refreshed.ok ? { ok: true, keySet: refreshed.entry.keySet } : undefined;
+    if (refreshed.ok) return { ok: true, keySet: refreshed.entry.keySet };
+    return unavailable(`no key matches the token's kid and the issuer's keys could not be refetched: ${refreshed.detail}`);
   }
 
   private refusedUrl(source: DiscoverySource, allowHttpLoopback: boolean): IssuerKeys | undefined {
@@ -219,11 +243,12 @@ export class JwksCache {
     return state.entry !== undefined && nowMs - state.entry.doc.fetchedAt <= this.settings.maxStaleSeconds * 1000;
   }
 
-  private staleOrUnavailable(state: IssuerState, nowMs: number): IssuerKeys {
+  private staleOrUnavailable(state: IssuerState, nowMs: number, failure?: string): IssuerKeys {
     if (this.hasUsableStale(state, nowMs) && state.entry !== undefined) {
       return { ok: true, keySet: state.entry.keySet };
     }
-    return { ok: false, reason: "issuer_unavailable", detail: state.entry === undefined ? "issuer keys could not be fetched" : "issuer is failing and its cached keys are too old" };
+    const why = state.entry === undefined ? "issuer keys could not be fetched" : "issuer is failing and its cached keys are too old";
+    return unavailable(failure === undefined ? why : `${why}: ${failure}`);
   }
 
   private stateFor(kvKey: string): IssuerState {
@@ -244,7 +269,7 @@ export class JwksCache {
    * request as hung when all it waits on is another request's I/O.
    */
   private refresh(source: DiscoverySource, kvKey: string, state: IssuerState, call: CacheCall): Promise<Refresh> {
-    if (state.inflight !== undefined) return joinShared(state.inflight, this.settings.fetchTimeoutMs);
+    if (state.inflight !== undefined) return joinShared(state.inflight, this.settings.fetchTimeoutMs, discoveryDocumentUrl(source.discoveryUrl));
     state.lastAttemptAt = call.nowMs;
     const inflight = this.fetchAndStore(source, kvKey, state, call).finally(() => {
       state.inflight = undefined;
@@ -258,9 +283,12 @@ export class JwksCache {
     const discoveryUrl = discoveryDocumentUrl(source.discoveryUrl);
     const fetched = await this.fetchKeys(source, discoveryUrl, limits, call.allowHttpLoopback);
     if (!fetched.ok) {
-      console.warn(JSON.stringify({ event: "jwks_fetch_failed", issuer: source.issuer, detail: fetched.detail }));
-      return fetched;
+      const detail = `${fetched.fetch} ${fetched.url}: ${fetched.detail}`;
+      state.lastFailure = detail;
+      console.warn(JSON.stringify({ event: "jwks_fetch_failed", issuer: source.issuer, fetch: fetched.fetch, url: fetched.url, detail: fetched.detail }));
+      return { ok: false, detail };
     }
+    delete state.lastFailure;
     const freshSeconds = freshLifetimeSeconds(fetched.cacheControl, {
       minSeconds: this.settings.minFreshSeconds,
       maxSeconds: this.settings.maxFreshSeconds,
@@ -283,23 +311,20 @@ export class JwksCache {
     return { ok: true, entry };
   }
 
-  private async fetchKeys(
-    source: DiscoverySource,
-    discoveryUrl: string,
-    limits: FetchLimits,
-    allowHttpLoopback: boolean,
-  ): Promise<{ ok: true; jwksUri: string; keys: JWK[]; cacheControl: string | null } | { ok: false; detail: string }> {
+  private async fetchKeys(source: DiscoverySource, discoveryUrl: string, limits: FetchLimits, allowHttpLoopback: boolean): Promise<FetchedKeys> {
+    const failed = (fetch: FetchFailure["fetch"], url: string, detail: string): FetchFailure => ({ ok: false, fetch, url, detail });
     const discoveryResponse = await fetchJsonBounded(this.fetchFn, discoveryUrl, limits);
-    if (!discoveryResponse.ok) return { ok: false, detail: `discovery: ${discoveryResponse.detail}` };
+    if (!discoveryResponse.ok) return failed("discovery", discoveryUrl, discoveryResponse.detail);
     const discovery = parseDiscovery(discoveryResponse.body, source.issuer);
-    if (!discovery.ok) return { ok: false, detail: discovery.detail };
-    const jwksUriCheck = checkIssuerUrl(discovery.value.jwksUri, allowHttpLoopback);
-    if (!jwksUriCheck.ok) return { ok: false, detail: `jwks_uri refused: ${jwksUriCheck.detail}` };
-    const jwksResponse = await fetchJsonBounded(this.fetchFn, discovery.value.jwksUri, limits);
-    if (!jwksResponse.ok) return { ok: false, detail: `jwks: ${jwksResponse.detail}` };
+    if (!discovery.ok) return failed("discovery", discoveryUrl, discovery.detail);
+    const { jwksUri } = discovery.value;
+    const jwksUriCheck = checkIssuerUrl(jwksUri, allowHttpLoopback);
+    if (!jwksUriCheck.ok) return failed("jwks_uri", jwksUri, `refused: ${jwksUriCheck.detail}`);
+    const jwksResponse = await fetchJsonBounded(this.fetchFn, jwksUri, limits);
+    if (!jwksResponse.ok) return failed("jwks_uri", jwksUri, jwksResponse.detail);
     const jwks = parseJwks(jwksResponse.body, this.settings.maxKeys);
-    if (!jwks.ok) return { ok: false, detail: jwks.detail };
-    return { ok: true, jwksUri: discovery.value.jwksUri, keys: jwks.value, cacheControl: jwksResponse.cacheControl };
+    if (!jwks.ok) return failed("jwks_uri", jwksUri, jwks.detail);
+    return { ok: true, jwksUri, keys: jwks.value, cacheControl: jwksResponse.cacheControl };
   }
 
   private async readKv(kv: KVNamespace, kvKey: string, source: DiscoverySource): Promise<StoredJwks | undefined> {

@@ -21,6 +21,8 @@ export interface TestIssuer {
   mint(request?: MintRequest): Promise<string>;
   stats(): Promise<{ discovery: number; jwks: number }>;
   setDown(down: boolean): Promise<void>;
+  /** Makes discovery and/or the JWKS answer that many ms late. */
+  setDelay(delay: { discoveryMs?: number; jwksMs?: number }): Promise<void>;
   /** A new signing key; the JWKS keeps the old ones too with `keepOld`. */
   rotate(keepOld?: boolean): Promise<void>;
   privateJwk(): Promise<{ alg: string; kid: string; jwk: JWK }>;
@@ -46,6 +48,9 @@ export async function freshIssuer(base: string): Promise<TestIssuer> {
     stats: () => call(`${url}/_test/stats`),
     setDown: async (down) => {
       await call(`${url}/_test/down`, { down });
+    },
+    setDelay: async (delay) => {
+      await call(`${url}/_test/delay`, delay);
     },
     rotate: async (keepOld = false) => {
       await call(`${url}/_test/rotate`, { keepOld });

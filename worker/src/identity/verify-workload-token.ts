@@ -43,6 +43,9 @@ export const WORKLOAD_TOKEN_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384",
 
 const jwksCache = new JwksCache();
 
+/** Retry-After of an `issuer_unavailable` answer: within the refetch cooldown the issuer is not asked again anyway. */
+export const ISSUER_RETRY_AFTER_SECONDS = jwksCache.settings.refetchCooldownSeconds;
+
 /** Forgets the keys this isolate holds in memory (tests; KV is untouched). */
 export function resetIdentityCaches(): void {
   jwksCache.clear();
@@ -75,7 +78,8 @@ function keyResolver(provider: ProviderConfig, call: CacheCall): JWTVerifyGetKey
       const { kid } = header;
       if (!(error instanceof joseErrors.JWKSNoMatchingKey) || kid === undefined || current.keySet.hasKid(kid)) throw error;
       const refreshed = await jwksCache.keysAfterUnknownKid(source, call);
-      if (refreshed === undefined || !refreshed.ok) throw error;
+      if (refreshed === undefined) throw error;
+      if (!refreshed.ok) throw new KeysUnavailable(refreshed);
       return refreshed.keySet.getKey(header, token);
     }
   };

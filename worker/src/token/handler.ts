@@ -10,7 +10,7 @@
  */
 import { errorResponse, formatScope, SettingError, sha256Hex, type AccessEntry, type ResourceScope } from "@jwt-registry-auth/protocol";
 import type { Env } from "../env.ts";
-import { verifyWorkloadToken, type IdentityRejection } from "../identity/verify-workload-token.ts";
+import { ISSUER_RETRY_AFTER_SECONDS, verifyWorkloadToken, type IdentityRejection } from "../identity/verify-workload-token.ts";
 import { logTokenRequest, type TokenRequestLog } from "../log.ts";
 import { evaluateAuthn, evaluateAuthz, lookupProvider, PolicyStoreUnavailableError, type LoadedProvider } from "../policy/store.ts";
 import { loadSettings, type Settings } from "../settings.ts";
@@ -55,7 +55,9 @@ function failureResponse(failure: Failure): Response {
     case "provider_unavailable":
       return errorResponse(503, "UNAVAILABLE", "provider is unavailable: its configuration failed to load");
     case "identity":
-      if (failure.reason === "issuer_unavailable") return errorResponse(503, "UNAVAILABLE", "the provider's issuer keys are unavailable", { detail: { reason: failure.reason } });
+      if (failure.reason === "issuer_unavailable") {
+        return errorResponse(503, "UNAVAILABLE", "the provider's issuer keys are unavailable", { detail: { reason: failure.reason }, headers: { "Retry-After": String(ISSUER_RETRY_AFTER_SECONDS) } });
+      }
       return unauthorized(`workload token rejected: ${failure.reason}`, failure.reason);
     case "authn_refused":
       return unauthorized("authentication refused by policy", "authn_condition");
