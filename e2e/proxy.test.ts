@@ -6,7 +6,6 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -23,15 +22,13 @@ import {
   startOidcIssuer,
   startRegistry,
   startTokenServer,
-  startWrangler,
   type DockerConfigDir,
   type OciImage,
   type OidcIssuer,
   type Registry,
-  waitUntil,
   type TokenServer,
-  type WranglerWorker,
 } from "@jwt-registry-auth/testkit";
+import { logWhen, startProxy as startProxyWorker, type Proxy } from "./proxy-harness.ts";
 
 const SERVICE = "e2e-proxy";
 const OWNER_ID = "7654321";
@@ -55,34 +52,6 @@ function providersYaml(github: OidcIssuer): string {
 `;
 }
 
-/** A `proxy_request` log line of the proxy Worker (proxy-worker/src/log.ts). */
-/**
- * The proxy's log once `settled` holds for it (or after 10 s): wrangler passes
- * the Worker's log lines on asynchronously, so the line of a client's last
- * request can trail the client's exit.
- */
-async function logWhen(proxy: { log(): ProxyLogLine[] }, settled: (lines: ProxyLogLine[]) => boolean): Promise<ProxyLogLine[]> {
-  await waitUntil(async () => settled(proxy.log()), { timeoutMs: 10_000, what: "the proxy's log line" }).catch(() => undefined);
-  return proxy.log();
-}
-
-interface ProxyLogLine {
-  readonly method: string;
-  readonly endpoint?: string;
-  readonly repository?: string;
-  readonly status: number;
-  readonly reason?: string;
-}
-
-function proxyLog(proxy: WranglerWorker): ProxyLogLine[] {
-  return proxy
-    .logs()
-    .split("\n")
-    .map((line) => line.slice(line.indexOf("{")))
-    .filter((line) => line.startsWith('{"event":"proxy_request"'))
-    .map((line) => JSON.parse(line) as ProxyLogLine);
-}
-
 const timings = createTimings();
 const cleanups: (() => void | Promise<void>)[] = [];
 let github: OidcIssuer;
@@ -103,85 +72,8 @@ afterAll(async () => {
   console.log(timings.format("proxy e2e"));
 });
 
-/**
- * skopeo and docker try HTTPS first on an insecure registry and fall back to
- * HTTP when the server answers the TLS ClientHello with plain HTTP, as Go's and
- * Node's servers do at once. workerd under `wrangler dev` instead waits for
- * more bytes until the client's 10 s TLS timeout (skopeo then falls back;
- * docker gives up). This relay in front of the proxy's port answers a
- * ClientHello the way those servers do and otherwise passes the TCP stream
- * through untouched, so the proxy sees exactly the bytes the client sent.
- */
-async function startTlsRefusingRelay(targetPort: number): Promise<{ host: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    sockets.add(client);
-    client.on("close", () => sockets.delete(client));
-    client.on("error", () => client.destroy());
-    client.once("data", (first: Buffer) => {
-      if (first[0] === 0x16) {
-        client.end("HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n");
-        return;
-      }
-      const upstream = connect(targetPort, "127.0.0.1");
-      sockets.add(upstream);
-      upstream.on("close", () => {
-        sockets.delete(upstream);
-        client.destroy();
-      });
-      upstream.on("error", () => client.destroy());
-      client.on("close", () => upstream.destroy());
-      upstream.write(first);
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-interface Proxy {
-  readonly worker: WranglerWorker;
-  /** What clients use: `127.0.0.1:PORT` of the relay in front of the proxy. */
-  readonly host: string;
-  readonly url: string;
-  log(): ProxyLogLine[];
-  stop(): Promise<void>;
-}
-
-async function startProxy(upstream: Registry, credentials?: { username: string; password: string }): Promise<Proxy> {
-  const persistTo = makeTempDir("proxy-state");
-  const worker = await startWrangler({
-    config: "proxy-worker/wrangler.toml",
-    persistTo,
-    vars: {
-      UPSTREAM_URL: upstream.url,
-      TOKEN_REALM: tokenServer.realm,
-      TOKEN_SERVICE: SERVICE,
-      TOKEN_ISSUER: tokenServer.tokenIssuer,
-      TOKEN_JWKS_URL: `${tokenServer.url}/.well-known/jwks.json`,
-      ...(credentials && { UPSTREAM_USERNAME: credentials.username, UPSTREAM_PASSWORD: credentials.password }),
-    },
-  });
-  const relay = await startTlsRefusingRelay(worker.port);
-  return {
-    worker,
-    host: relay.host,
-    url: `http://${relay.host}`,
-    log: () => proxyLog(worker),
-    async stop() {
-      await relay.close();
-      await worker.stop();
-      removeDir(persistTo);
-    },
-  };
+function startProxy(upstream: Registry, credentials?: { username: string; password: string }): Promise<Proxy> {
+  return startProxyWorker({ upstream, tokenServer, service: SERVICE, ...(credentials && { credentials }) });
 }
 
 const githubJwt = (): Promise<string> => github.github({ owner: "acme", ownerId: OWNER_ID, audience: SERVICE });

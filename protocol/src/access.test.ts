@@ -129,6 +129,75 @@ describe("requiredAccess: refusals", () => {
   });
 });
 
+describe("requiredAccess: parameters the upstream reads from elsewhere than the query", () => {
+  // Distribution reads `mount`, `from`, `digest` and `_state` with Go's Request.FormValue, which also
+  // parses a form-encoded (POST/PUT/PATCH) or multipart (any method) body, body values first.
+  const FORM_TYPES = [
+    "application/x-www-form-urlencoded",
+    "Application/X-WWW-Form-URLEncoded; charset=utf-8",
+    " application/x-www-form-urlencoded ",
+    "application/x-www-form-urlencoded;;bad params still parse in Go",
+    "multipart/form-data; boundary=x",
+    "MULTIPART/FORM-DATA",
+    "multipart/mixed; boundary=x",
+    "application/octet-stream, application/x-www-form-urlencoded",
+  ];
+  const REQUESTS = [
+    ["POST", "/v2/acme/app/blobs/uploads/", ""],
+    ["PUT", "/v2/acme/app/blobs/uploads/u-1", `?_state=s&digest=${DIGEST}`],
+    ["PATCH", "/v2/acme/app/blobs/uploads/u-1", "?_state=s"],
+    ["GET", "/v2/acme/app/blobs/uploads/u-1", "?_state=s"],
+    ["DELETE", "/v2/acme/app/blobs/uploads/u-1", "?_state=s"],
+    ["PUT", "/v2/acme/app/manifests/v1", ""],
+    ["GET", `/v2/acme/app/blobs/${DIGEST}`, ""],
+    ["GET", "/v2/", ""],
+  ] as const;
+
+  it.each(FORM_TYPES)("refuses Content-Type %j on every endpoint with 415", (contentType) => {
+    for (const [method, path, search] of REQUESTS) expect(refusal(requiredAccess(method, path, search, contentType)), `${method} ${path}`).toEqual([415, "UNSUPPORTED"]);
+  });
+
+  it("refuses a Content-Type Go would read differently: non-ASCII (Go trims U+0085) or control characters", () => {
+    for (const contentType of ["\u00c2\u0085application/x-www-form-urlencoded", "application/octet-stream\u00a0", "application/\u212aoctet", "application/octet-stream\u000b"]) {
+      expect(refusal(requiredAccess("POST", "/v2/acme/app/blobs/uploads/", "", contentType)), JSON.stringify(contentType)).toEqual([415, "UNSUPPORTED"]);
+    }
+  });
+
+  it.each([null, "", "application/octet-stream", "application/vnd.oci.image.manifest.v1+json", "application/x-www-form-urlencoded-not"])("lets Content-Type %j through", (contentType) => {
+    expect(requiredAccess("POST", "/v2/acme/app/blobs/uploads/", "", contentType).ok).toBe(true);
+    expect(requiredAccess("PATCH", "/v2/acme/app/blobs/uploads/u-1", "?_state=s", contentType).ok).toBe(true);
+  });
+
+  it("from needs pull even without mount", () => {
+    const result = requiredAccess("POST", "/v2/acme/app/blobs/uploads/", "?from=victim%2Fsecret");
+    expect(scopesOf(result)).toEqual(["repository:acme/app:pull,push", "repository:victim/secret:pull"]);
+    expect(result.ok && result.route.mountFrom).toBe("victim/secret");
+  });
+
+  it("from needs pull on any endpoint it is sent to", () => {
+    expect(scopesOf(requiredAccess("PUT", "/v2/acme/app/blobs/uploads/u-1", `?_state=s&digest=${DIGEST}&from=victim%2Fsecret`))).toEqual([
+      "repository:acme/app:pull,push",
+      "repository:victim/secret:pull",
+    ]);
+    expect(scopesOf(requiredAccess("GET", "/v2/acme/app/manifests/v1", "?from=victim%2Fsecret"))).toEqual(["repository:acme/app:pull", "repository:victim/secret:pull"]);
+    expect(refusal(requiredAccess("PATCH", "/v2/acme/app/blobs/uploads/u-1", "?_state=s&from=..%2Fx"))).toEqual([400, "NAME_INVALID"]);
+  });
+
+  it.each([
+    ["?_state=a&_state=b", "PATCH", "/v2/acme/app/blobs/uploads/u-1"],
+    ["?artifactType=a&artifactType=b", "GET", `/v2/acme/app/referrers/${DIGEST}`],
+    [`?from=acme%2Fapp&fr%6Fm=victim%2Fsecret&mount=${DIGEST}`, "POST", "/v2/acme/app/blobs/uploads/"],
+  ] as const)("refuses the repeated parameter in %s", (search, method, path) => {
+    expect(refusal(requiredAccess(method, path, search))).toEqual([400, "UNSUPPORTED"]);
+  });
+
+  it("validates a digest wherever an upload carries one (monolithic POST, PATCH)", () => {
+    expect(refusal(requiredAccess("POST", "/v2/acme/app/blobs/uploads/", "?digest=..%2Fx"))).toEqual([400, "DIGEST_INVALID"]);
+    expect(refusal(requiredAccess("PATCH", "/v2/acme/app/blobs/uploads/u-1", "?_state=s&digest=x"))).toEqual([400, "DIGEST_INVALID"]);
+    expect(requiredAccess("POST", "/v2/acme/app/blobs/uploads/", `?digest=${DIGEST}`).ok).toBe(true);
+  });
+});
+
 describe("requiredAccess: nothing outside the grammar is forwarded", () => {
   const METHODS = ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE"];
   // Characters a hostile client would reach for: dots, slashes, escapes, case, and the grammar's own separators.

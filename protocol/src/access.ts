@@ -28,7 +28,7 @@ export interface RegistryRoute {
   readonly name?: string;
   /** Tag or digest (manifests), digest (blobs, referrers), or upload id. */
   readonly reference?: string;
-  /** Source repository of a cross-repository mount. */
+  /** The `from` parameter: source repository of a cross-repository mount (pull on it is required). */
   readonly mountFrom?: string;
 }
 
@@ -141,15 +141,43 @@ function referenceProblem(endpoint: Matched["endpoint"], reference: string | und
 }
 
 /** Query parameters whose repetition could let the proxy and the upstream read different values. */
-const SINGLE_VALUED = ["mount", "from", "digest", "n", "last"];
+const SINGLE_VALUED = ["mount", "from", "digest", "_state", "n", "last", "artifactType"];
+
+/**
+ * Why a request's `Content-Type` must not go upstream, if it must not.
+ * Distribution reads `mount`, `from`, `digest` and `_state` with Go's
+ * `Request.FormValue`, which also parses the body, and body values win over the
+ * query: an `application/x-www-form-urlencoded` body (POST, PUT, PATCH) or a
+ * `multipart/form-data` one (any method). No registry client sends either, so
+ * both are refused on every endpoint rather than parsed the way Go would.
+ * Go finds the media type as `ToLower(TrimSpace(before the first ";"))`, with
+ * Unicode case and space rules (it trims U+0085, for one); outside printable
+ * ASCII the two readings could differ, so such a value is refused too.
+ */
+function contentTypeProblem(contentType: string | null): Failure | undefined {
+  if (contentType === null) return undefined;
+  if (!/^[\t\x20-\x7e]*$/.test(contentType)) return fail(415, "UNSUPPORTED", "Content-Type must be printable ASCII");
+  // A repeated header arrives joined with ", "; refuse if any of its values is a form type.
+  for (const value of contentType.split(",")) {
+    const mediaType = (value.split(";")[0] as string).trim().toLowerCase();
+    if (mediaType === "application/x-www-form-urlencoded" || mediaType.startsWith("multipart/")) {
+      return fail(415, "UNSUPPORTED", "form-encoded and multipart bodies are not accepted: the registry would read request parameters from them");
+    }
+  }
+  return undefined;
+}
 
 /**
  * Decides what a registry API request needs, or why it must not be forwarded.
  * `pathname` is the raw path as received (percent-encoding intact), `search`
- * the raw query string.
+ * the raw query string, `contentType` the request's `Content-Type` header
+ * (null when absent). The query sent upstream is re-serialised from what was
+ * parsed here, so the upstream parses the same pairs.
  */
-export function requiredAccess(method: string, pathname: string, search = ""): AccessResult {
+export function requiredAccess(method: string, pathname: string, search = "", contentType: string | null = null): AccessResult {
   if (!pathname.startsWith("/v2/")) return notFound();
+  const contentTypeFailure = contentTypeProblem(contentType);
+  if (contentTypeFailure) return contentTypeFailure;
   const query = new URLSearchParams(search);
   for (const key of SINGLE_VALUED) {
     if (query.getAll(key).length > 1) return fail(400, "UNSUPPORTED", `query parameter ${key} given more than once`);
@@ -180,22 +208,25 @@ export function requiredAccess(method: string, pathname: string, search = ""): A
   if (actions === undefined) return badMethod(method);
 
   const scopes: ResourceScope[] = [repositoryScope(name, actions)];
-  let mountFrom: string | undefined;
+  // `from` names a repository to read from wherever it appears (Distribution's own
+  // authorizer asks pull on it for any request), so it needs pull, mount or not.
+  const from = query.get("from") ?? "";
+  if (from !== "") {
+    if (!isValidRepositoryName(from)) return fail(400, "NAME_INVALID", "invalid repository name in from");
+    if (from !== name) scopes.push(repositoryScope(from, ["pull"]));
+  }
+  const mountFrom = from === "" ? undefined : from;
   if (matched.endpoint === "upload-start" && query.has("mount")) {
-    const from = query.get("from");
-    if (from === null || from === "") {
+    if (from === "") {
       // Without `from`, a registry may mount from any repository it likes
       // (OCI "automatic content discovery"); no scope can authorise that, so
       // the request goes upstream as a plain upload start instead.
       query.delete("mount");
-    } else {
-      if (!isValidRepositoryName(from)) return fail(400, "NAME_INVALID", "invalid repository name in from");
-      if (!isValidDigest(query.get("mount") as string)) return fail(400, "DIGEST_INVALID", "invalid digest in mount");
-      mountFrom = from;
-      if (from !== name) scopes.push(repositoryScope(from, ["pull"]));
+    } else if (!isValidDigest(query.get("mount") as string)) {
+      return fail(400, "DIGEST_INVALID", "invalid digest in mount");
     }
   }
-  if (matched.endpoint === "upload" && method === "PUT" && query.has("digest") && !isValidDigest(query.get("digest") as string)) {
+  if ((matched.endpoint === "upload" || matched.endpoint === "upload-start") && query.has("digest") && !isValidDigest(query.get("digest") as string)) {
     return fail(400, "DIGEST_INVALID", "invalid digest");
   }
 

@@ -32,12 +32,16 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
   const url = new URL(request.url);
   // Outside the registry API: answers once the settings are valid, for health checks and `wrangler dev` readiness.
   if (url.pathname === "/healthz" && request.method === "GET") return Response.json({ ok: true }, { headers: { "Cache-Control": "no-store" } });
-  const access = requiredAccess(request.method, url.pathname, url.search);
+  const access = requiredAccess(request.method, url.pathname, url.search, request.headers.get("Content-Type"));
   if (!access.ok) {
     log({ status: access.status, reason: access.code });
     return errorResponse(access.status, access.code, access.message, { headers: API_VERSION_HEADER });
   }
-  const what = { endpoint: access.route.endpoint, ...(access.route.name !== undefined && { repository: access.route.name }) };
+  const what = {
+    endpoint: access.route.endpoint,
+    ...(access.route.name !== undefined && { repository: access.route.name }),
+    ...(access.route.mountFrom !== undefined && { mountFrom: access.route.mountFrom }),
+  };
 
   let authorization;
   try {

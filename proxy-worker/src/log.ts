@@ -7,6 +7,8 @@ export interface ProxyRequestLog {
   readonly method: string;
   readonly endpoint?: string;
   readonly repository?: string;
+  /** The `from` of a cross-repository mount: the repository read from. */
+  readonly mountFrom?: string;
   readonly status: number;
   readonly upstreamStatus?: number;
   readonly subject?: string;
