@@ -45,7 +45,8 @@ beforeEach(async () => {
       authn: 'claims.repository_owner_id == "1234"',
       authz: 'scope.type == "repository" && scope.name.startsWith(claims.repository_owner + "/") && (scope.action == "pull" || (scope.action == "push" && claims.ref == "refs/heads/main"))',
     }),
-    discoveryProvider("catalog", issuer, { authz: "true" }),
+    // `*` is granted only by a condition that names it (policy/wildcard-action.ts); plain `true` would not.
+    discoveryProvider("catalog", issuer, { authz: '(scope.type == "registry" && scope.action == "*") || scope.type == "repository"' }),
   ]);
   logs = [];
   vi.spyOn(console, "log").mockImplementation((line: unknown) => {

@@ -56,6 +56,11 @@ describe("compileCondition", () => {
     expect(result.ok && result.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/could not be evaluated on any sample claims \(field not found: tenant/)]);
   });
 
+  it("loads hazardous conditions with warnings placed at the hazard", () => {
+    const result = compileCondition("authz", 'scope.type == "repository" &&\n  scope.action != "delete" &&\n  scope.name.matches("acme/[a-z]+")');
+    expect(result.ok && result.warnings.map((w) => `${w.line}:${w.column} ${w.message.split(":")[0]}`)).toEqual(["2:3 negated action check", "3:3 unanchored matches() over scope.name"]);
+  });
+
   it("survives pathological nesting without throwing", () => {
     expect(compileCondition("authn", `${"(".repeat(1500)}true${")".repeat(1500)}`)).toHaveProperty("ok");
   });

@@ -12,12 +12,16 @@
  *    mismatch on every sample, say `claims.exp > "x"`), that is an error;
  *  - if no sample gives a bool only because of missing keys, it loads with a
  *    warning: its result type could not be checked.
+ * A condition that loads may still carry warnings for the hazards in
+ * hazards.ts (deny-lists, unanchored patterns), each with its place.
  * At request time anything but a bool — a runtime error included — refuses.
  */
 import { celError, isCelError, parse, plan, type CelInput, type CelResult } from "@bufbuild/cel";
 import { celTypeName, claimsToCel, scopeToCel } from "./cel-values.ts";
+import { findHazards } from "./hazards.ts";
 import { CLAIMS_SAMPLES, SCOPE_SAMPLES } from "./samples.ts";
 import { celEnvironment, MAX_CONDITION_LENGTH, staticCheck, type ParsedCondition } from "./static-check.ts";
+import { namesWildcardAction } from "./wildcard-action.ts";
 
 export type ConditionKind = "authn" | "authz";
 
@@ -41,6 +45,8 @@ export interface CompiledCondition {
   readonly source: string;
   readonly program: (bindings: ConditionBindings) => CelResult;
   readonly positions: Readonly<Record<string, number>>;
+  /** Whether it compares scope.action with "*": only such an authz condition can grant `*` (wildcard-action.ts). */
+  readonly namesWildcardAction: boolean;
 }
 
 export type CompileConditionResult =
@@ -142,10 +148,11 @@ export function compileCondition(kind: ConditionKind, source: string): CompileCo
   } catch (e) {
     return { ok: false, error: { message: `cannot plan condition: ${e instanceof Error ? e.message : String(e)}` } };
   }
-  const condition: CompiledCondition = { kind, source, program, positions: parsed.sourceInfo?.positions ?? {} };
+  const condition: CompiledCondition = { kind, source, program, positions: parsed.sourceInfo?.positions ?? {}, namesWildcardAction: namesWildcardAction(parsed) };
   const checked = checkAgainstSamples(condition);
   if (checked.error) return { ok: false, error: checked.error };
-  return { ok: true, condition, warnings: checked.warning ? [checked.warning] : [] };
+  const hazards = findHazards(parsed).map((h) => ({ message: h.message, ...linePosition(source, h.offset) }));
+  return { ok: true, condition, warnings: [...(checked.warning ? [checked.warning] : []), ...hazards] };
 }
 
 /** Peggy's syntax errors carry `location.start`; its message repeats it as a `<input>:L:C:` prefix. */

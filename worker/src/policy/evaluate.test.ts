@@ -37,6 +37,20 @@ describe("evaluateAuthn / evaluateAuthz", () => {
     expect([decide("pull"), decide("push"), decide("delete"), decide("pull", "other/app")]).toEqual([true, true, false, false]);
   });
 
+  it('refuses "*" unevaluated unless the authz condition names it', () => {
+    const denyList = load({ authz: 'scope.action != "delete"' });
+    expect(evaluateAuthz(denyList, { service: "r", claims, scope: scope("*") })).toEqual({
+      allowed: false,
+      reason: 'authz condition does not name the "*" action (every action); it is granted only by a condition comparing scope.action == "*"',
+    });
+    expect(evaluateAuthz(denyList, { service: "r", claims, scope: scope("push") }).allowed).toBe(true);
+    const catalog = { type: "registry", name: "catalog", action: "*" };
+    const explicit = load({ authz: '(scope.type == "registry" && scope.action == "*") || scope.action == "pull"' });
+    expect(evaluateAuthz(explicit, { service: "r", claims, scope: catalog })).toEqual({ allowed: true, reason: "authz condition is true" });
+    expect(evaluateAuthz(explicit, { service: "r", claims, scope: scope("*") })).toEqual({ allowed: false, reason: "authz condition is false" });
+    expect(evaluateAuthz(load({ authz: "true" }), { service: "r", claims, scope: catalog }).allowed).toBe(false);
+  });
+
   it("fails closed when a condition errors at request time", () => {
     const p = load({ authn: 'claims.tenant == "blue"' });
     expect(evaluateAuthn(p, { service: "r", claims })).toEqual({ allowed: false, reason: "authn condition failed: field not found: tenant (at 1:7)" });

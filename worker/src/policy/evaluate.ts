@@ -5,6 +5,7 @@
 import { claimsToCel, scopeToCel, type ScopeInput } from "./cel-values.ts";
 import { evaluateCondition, type CompiledCondition, type ConditionBindings } from "./condition.ts";
 import type { LoadedProvider } from "./provider.ts";
+import { WILDCARD_ACTION } from "./wildcard-action.ts";
 
 export interface Decision {
   readonly allowed: boolean;
@@ -35,8 +36,15 @@ export function evaluateAuthn(p: LoadedProvider, input: { service: string; claim
   return decide(p.authn, () => ({ service: input.service, claims: claimsOf(input.claims) }), "no authn condition: every verified token authenticates");
 }
 
-/** Called once per requested (type, name, action). */
+/**
+ * Called once per requested (type, name, action). `*` is every action, so an
+ * authz condition grants it only if it names it (wildcard-action.ts); one that
+ * doesn't refuses it unevaluated, however it would have answered.
+ */
 export function evaluateAuthz(p: LoadedProvider, input: { service: string; claims: Record<string, unknown>; scope: ScopeInput }): Decision {
+  if (input.scope.action === WILDCARD_ACTION && p.authz !== undefined && !p.authz.namesWildcardAction) {
+    return { allowed: false, reason: 'authz condition does not name the "*" action (every action); it is granted only by a condition comparing scope.action == "*"' };
+  }
   return decide(
     p.authz,
     () => ({ service: input.service, claims: claimsOf(input.claims), scope: scopeToCel(input.scope) }),
