@@ -35,6 +35,32 @@ describe("policy validate", () => {
     expect(io.stdout).toEqual([`${file}: invalid: 1 error(s), 1 warning(s)`]);
   });
 
+  it("warns on policy hazards at their file:line:column with the safe form, exit 0", async () => {
+    const file = write(
+      "hazards.yaml",
+      [
+        "providers:",
+        "  - name: gha",
+        "    issuer: https://i.example",
+        "    audiences: [r.example]",
+        "    authz:",
+        "      condition: |",
+        '        scope.action != "delete" &&',
+        '        scope.name.matches("acme/[a-z]+") &&',
+        '        !(claims.team in ["blocked"])',
+        "",
+      ].join("\n"),
+    );
+    const io = captureIo();
+    expect(await policyCommand(["validate", file], io)).toBe(0);
+    expect(io.stderr).toEqual([
+      expect.stringMatching(new RegExp(`^${file}:7:9: warning: authz\\.condition: negated action check: .*e\\.g\\. scope\\.action in \\["pull", "push"\\]$`)),
+      expect.stringMatching(new RegExp(`^${file}:8:9: warning: authz\\.condition: unanchored matches\\(\\) over scope\\.name: .*anchor it: scope\\.name\\.matches\\("\\^acme/\\[a-z\\]\\+\\$"\\)$`)),
+      expect.stringMatching(new RegExp(`^${file}:9:11: warning: authz\\.condition: negated membership over claims\\.team: .*type\\(claims\\.team\\) == string && `)),
+    ]);
+    expect(io.stdout).toEqual([`${file}: valid: 1 provider(s) (gha), 0 error(s), 3 warning(s)`]);
+  });
+
   it("reports an unreadable file as an error, exit 1", async () => {
     const io = captureIo();
     expect(await policyCommand(["validate", join(dir, "missing.yaml")], io)).toBe(1);
