@@ -197,6 +197,30 @@ describe("verifyWorkloadToken rejects", () => {
     expect(await verifyWorkloadToken(token, provider, ctx())).toMatchObject({ ok: false, reason: "malformed" });
   });
 
+  it("a duplicate key in the header or the payload, even when correctly signed", async () => {
+    const { issuer, provider } = shared;
+    const { kid, jwk } = await issuer.privateJwk();
+    const key = await importJWK(jwk, "RS256");
+    const payload = `{"iss":${JSON.stringify(issuer.url)},"sub":"s","aud":"${SERVICE}","exp":${nowSeconds() + 300}`;
+    const sign = (header: string, body: string) => new CompactSign(new TextEncoder().encode(body)).setProtectedHeader(JSON.parse(header) as { alg: string }).sign(key);
+    // jose signs the header it is given; to sign duplicate-key header bytes, splice them in and sign by hand.
+    const signRaw = async (header: string, body: string) => {
+      const input = `${b64url(header)}.${b64url(body)}`;
+      const signature = new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", (await importJWK(jwk, "RS256")) as CryptoKey, new TextEncoder().encode(input)));
+      return `${input}.${b64url(String.fromCharCode(...signature))}`;
+    };
+    const header = `{"alg":"RS256","kid":"${kid}"}`;
+    expect((await verifyWorkloadToken(await signRaw(header, `${payload}}`), provider, ctx())).ok).toBe(true);
+    expect(await verifyWorkloadToken(await signRaw(`{"alg":"none","alg":"RS256","kid":"${kid}"}`, `${payload}}`), provider, ctx())).toEqual({
+      ok: false,
+      reason: "malformed",
+      detail: "the token's header has a duplicate JSON key",
+    });
+    for (const body of [`${payload},"repository_owner":"acme","repository_owner":"evil"}`, `${payload},"sub":"other"}`, `${payload},"kubernetes.io":{"namespace":"a","namespace":"b"}}`]) {
+      expect(await verifyWorkloadToken(await sign(header, body), provider, ctx())).toEqual({ ok: false, reason: "malformed", detail: "the token's payload has a duplicate JSON key" });
+    }
+  });
+
   it("a correctly signed payload that is not a JSON object", async () => {
     const { issuer, provider } = shared;
     const { kid, jwk } = await issuer.privateJwk();

@@ -1,14 +1,16 @@
 /**
  * The token server's trust boundary for workload identities: is this JWT really
  * from the provider's issuer, meant for this registry, and current? The order is
- * fixed: size limit; the protected header only to pick a key (never `none`, never
- * HS*, and the key must suit the alg); the signature; only then the claims
- * (`iss`, `aud`, `exp`, `nbf`, `iat`, `sub`).
+ * fixed: size limit; no duplicate JSON key in header or payload; the protected
+ * header only to pick a key (never `none`, never HS*, and the key must suit the
+ * alg); the signature; only then the claims (`iss`, `aud`, `exp`, `nbf`, `iat`,
+ * `sub`, lifetime).
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import { CLOCK_TOLERANCE_SECONDS } from "@jwt-registry-auth/protocol";
 import type { ProviderConfig } from "../providers/model.ts";
 import { JwksCache, type CacheCall, type DiscoverySource } from "./jwks-cache.ts";
+import { jwsPartHasDuplicateKey } from "./duplicate-keys.ts";
 import { identityRejectionOf, KeysUnavailable, type IdentityRejection } from "./rejection.ts";
 import { clearConfiguredKeySets, configuredKeySet } from "./static-keys.ts";
 
@@ -85,6 +87,15 @@ function keyResolver(provider: ProviderConfig, call: CacheCall): JWTVerifyGetKey
   };
 }
 
+/** Which part of a compact JWS repeats a JSON key, if any. A token of another shape is left to jwtVerify, which refuses it. */
+function partWithDuplicateKey(token: string): "header" | "payload" | undefined {
+  const [header, payload, signature, ...rest] = token.split(".");
+  if (header === undefined || payload === undefined || signature === undefined || rest.length > 0) return undefined;
+  if (jwsPartHasDuplicateKey(header)) return "header";
+  if (jwsPartHasDuplicateKey(payload)) return "payload";
+  return undefined;
+}
+
 /**
  * jwtVerify, plus what jose leaves to the caller: when several keys suit a token
  * without a `kid` (e.g. two static PEMs during a rotation), try each; only a
@@ -110,6 +121,9 @@ async function verifyJwt(token: string, getKey: JWTVerifyGetKey, options: JWTVer
 
 export async function verifyWorkloadToken(token: string, provider: ProviderConfig, ctx: VerifyContext): Promise<IdentityResult> {
   if (token.length > MAX_TOKEN_BYTES) return { ok: false, reason: "too_large", detail: `token exceeds ${MAX_TOKEN_BYTES} bytes` };
+  // JSON.parse keeps the last of two equal keys: refuse before anything reads either.
+  const duplicate = partWithDuplicateKey(token);
+  if (duplicate !== undefined) return { ok: false, reason: "malformed", detail: `the token's ${duplicate} has a duplicate JSON key` };
   const audience = expectedAudiences(provider, ctx.service);
   if (audience.length === 0) return { ok: false, reason: "wrong_audience", detail: "no audience to check against" };
   const nowSeconds = ctx.now ?? Date.now() / 1000;
