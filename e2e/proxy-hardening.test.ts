@@ -5,6 +5,8 @@
  * `FormValue`, body first), a client-chosen `Host` in rewritten `Location`s,
  * and an absolute-form request line. Real clients (skopeo) still mount.
  */
+import { createHash } from "node:crypto";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildOciImage,
@@ -37,6 +39,32 @@ function providersYaml(github: OidcIssuer): string {
       condition: |
         scope.type == "repository" && scope.name.startsWith("acme/") && (scope.action == "pull" || scope.action == "push")
 `;
+}
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** Sends `head` (request line and headers, CRLF-joined) and `body` byte for byte, as no HTTP library would. */
+function rawRequest(host: string, head: readonly string[], body = ""): Promise<RawResponse> {
+  const [hostname, port] = host.split(":") as [string, string];
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("error", reject);
+    socket.on("close", () => {
+      const text = Buffer.concat(chunks).toString("latin1");
+      const [headText = "", ...rest] = text.split("\r\n\r\n");
+      const [statusLine = "", ...headerLines] = headText.split("\r\n");
+      const headers: Record<string, string> = {};
+      for (const line of headerLines) headers[line.slice(0, line.indexOf(":")).toLowerCase()] = line.slice(line.indexOf(":") + 1).trim();
+      resolve({ status: Number(statusLine.split(" ")[1]), headers, body: rest.join("\r\n\r\n") });
+    });
+    socket.write(`${[...head, "Connection: close", `Content-Length: ${Buffer.byteLength(body)}`].join("\r\n")}\r\n\r\n${body}`);
+  });
 }
 
 function errorCodeOf(body: string): string | undefined {
@@ -163,5 +191,42 @@ describe("a cross-repository mount the proxy did not authorise", () => {
       line.repository === "acme/other" && line.endpoint === "upload-start" && line.status === 201 && line.mountFrom === "acme/app";
     expect((await logWhen(proxy, (lines) => lines.some(mounted))).some(mounted)).toBe(true);
     expect(await registryHasBlob("acme/other", image.layers[0]?.digest ?? "")).toBe(true);
+  });
+});
+
+describe("rewritten URLs never come from the request's Host", () => {
+  it("an upload started with Host: evil.example gets a Location on the proxy's PUBLIC_URL, and the upload completes there", async () => {
+    const started = await rawRequest(proxy.host, ["POST /v2/acme/app/blobs/uploads/ HTTP/1.1", "Host: evil.example", `Authorization: Bearer ${token}`]);
+    expect(started.status).toBe(202);
+    const location = started.headers["location"] ?? "";
+    expect(location).not.toContain("evil.example");
+    expect(location.startsWith(`${proxy.url}/v2/acme/app/blobs/uploads/`)).toBe(true);
+    const data = "hardening blob";
+    const digest = `sha256:${createHash("sha256").update(data).digest("hex")}`;
+    const patched = await viaProxy(location.slice(proxy.url.length), { method: "PATCH", headers: { "Content-Type": "application/octet-stream" }, body: data });
+    expect(patched.status).toBe(202);
+    const next = patched.headers.get("Location") ?? "";
+    expect(next.startsWith(`${proxy.url}/v2/acme/app/blobs/uploads/`)).toBe(true);
+    const done = await viaProxy(`${next.slice(proxy.url.length)}&digest=${encodeURIComponent(digest)}`, { method: "PUT" });
+    expect(done.status).toBe(201);
+    expect(await registryHasBlob("acme/app", digest)).toBe(true);
+  });
+});
+
+describe("an absolute-form request line", () => {
+  // workerd's HTTP listener (kj/compat/url.c++, host-style rewriting) throws on an
+  // absolute-form target before any Worker runs: even a Worker that catches
+  // everything answers 500 there (docs/proxy.md). What the proxy can promise is
+  // that it fails closed: nothing reaches the registry, and no request is judged on
+  // the target's host. The Worker's own paths (a relative-only view of the URL, a
+  // Distribution 500 body for any exception) are tested in proxy-worker/src.
+  it.each(["http://evil.example/v2/", `http://evil.example/v2/acme/app/blobs/uploads/`])("%s fails closed: no response from the registry, nothing forwarded", async (target) => {
+    const registryLogBefore = registry.logs();
+    const linesBefore = proxy.log().length;
+    const response = await rawRequest(proxy.host, [`${target.endsWith("uploads/") ? "POST" : "GET"} ${target} HTTP/1.1`, "Host: evil.example", `Authorization: Bearer ${token}`]);
+    expect(response.status).toBe(500);
+    expect(response.headers["docker-distribution-api-version"]).toBeUndefined();
+    expect(registry.logs()).toBe(registryLogBefore);
+    expect(proxy.log().length).toBe(linesBefore);
   });
 });

@@ -10,6 +10,7 @@
  *   TOKEN_SERVICE    127.0.0.1:PORT (the name clients use for the proxy)
  *   TOKEN_ISSUER     proxy-worker/wrangler.toml's value (the token server's default)
  *   UPSTREAM_USERNAME / UPSTREAM_PASSWORD   optional
+ *   PUBLIC_URL, UPSTREAM_ALLOW_INSECURE_REALM, UPSTREAM_ALLOW_INSECURE_REDIRECTS   optional (docs/proxy.md)
  * Only these names are passed to the Worker, through a private env file (never argv).
  */
 import { spawn } from "node:child_process";
@@ -18,7 +19,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const SETTINGS = ["UPSTREAM_URL", "TOKEN_REALM", "TOKEN_SERVICE", "TOKEN_ISSUER", "TOKEN_JWKS_URL", "TOKEN_JWKS", "TOKEN_CERTS", "UPSTREAM_USERNAME", "UPSTREAM_PASSWORD"] as const;
+const SETTINGS = [
+  "UPSTREAM_URL",
+  "TOKEN_REALM",
+  "TOKEN_SERVICE",
+  "TOKEN_ISSUER",
+  "TOKEN_JWKS_URL",
+  "TOKEN_JWKS",
+  "TOKEN_CERTS",
+  "UPSTREAM_USERNAME",
+  "UPSTREAM_PASSWORD",
+  "PUBLIC_URL",
+  "UPSTREAM_ALLOW_INSECURE_REALM",
+  "UPSTREAM_ALLOW_INSECURE_REDIRECTS",
+] as const;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const port = process.env["PORT"] ?? "8788";

@@ -19,4 +19,10 @@ export interface Env {
   /** Upstream credentials (secrets): sent as Basic, or used for the upstream's own token dance. */
   readonly UPSTREAM_USERNAME?: string;
   readonly UPSTREAM_PASSWORD?: string;
+  /** The proxy's own public origin, e.g. `https://registry.example.com`; see docs/proxy.md (unset: relative Locations). */
+  readonly PUBLIC_URL?: string;
+  /** `"true"`: send upstream credentials to an http token realm on another origin (local dev only). */
+  readonly UPSTREAM_ALLOW_INSECURE_REALM?: string;
+  /** `"true"`: pass upstream redirects to http or internal addresses on to clients (local dev only). */
+  readonly UPSTREAM_ALLOW_INSECURE_REDIRECTS?: string;
 }

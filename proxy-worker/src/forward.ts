@@ -7,7 +7,7 @@
 import { errorResponse, type ResourceScope } from "@jwt-registry-auth/protocol";
 import { API_VERSION_HEADER } from "./challenge.ts";
 import { upstreamApiUrl } from "./settings.ts";
-import { rewriteLink, rewriteUrl, type UpstreamBase } from "./links.ts";
+import { foreignLocation, proxyUrlFor, rewriteLink, type PublicOrigin, type UpstreamBase } from "./links.ts";
 import { statusError, UpstreamError, type UpstreamAuth } from "./upstream-auth.ts";
 
 /** Request headers the registry API uses; everything else the client sends stays with the proxy. */
@@ -29,6 +29,14 @@ const FORWARDED_REQUEST_HEADERS = [
 /** Response headers that describe the proxy's own connection or authentication, not the resource. */
 const DROPPED_RESPONSE_HEADERS = ["connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "set-cookie", "www-authenticate"];
 
+/**
+ * Upper bound on an upstream response's headers (names, values, and 4 bytes of
+ * separators each). A registry's are well under 2 KiB; Go's client refuses more
+ * than 1 MiB, nginx's default proxy buffer is 4–8 KiB. Past it the upstream is
+ * broken or hostile, and the client gets a 502 rather than the headers.
+ */
+export const MAX_UPSTREAM_HEADER_BYTES = 16 * 1024;
+
 const BODYLESS_METHODS = ["GET", "HEAD", "DELETE"];
 
 export interface ForwardOptions {
@@ -38,6 +46,10 @@ export interface ForwardOptions {
   readonly scopes: readonly ResourceScope[];
   /** Path and query to request upstream (as validated), relative to the upstream base. */
   readonly upstreamPath: string;
+  /** PUBLIC_URL: where clients reach the proxy; unset, rewritten URLs are root-relative. */
+  readonly publicUrl?: URL;
+  /** Pass `Location`s to http or internal hosts on to the client. */
+  readonly allowInsecureRedirects: boolean;
   readonly fetch: typeof fetch;
 }
 
@@ -46,24 +58,42 @@ export interface Forwarded {
   readonly upstreamStatus?: number;
 }
 
-function upstreamHeaders(request: Request, proxyUrl: URL): Headers {
+/**
+ * `X-Forwarded-Host/Proto` tell a registry that builds absolute URLs (Distribution)
+ * which address to build them on: the proxy's PUBLIC_URL, or else the upstream's
+ * own, whose URLs are then rewritten. Never the request's `Host`.
+ */
+function upstreamHeaders(request: Request, addressedAs: URL): Headers {
   const headers = new Headers();
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }
-  headers.set("X-Forwarded-Host", proxyUrl.host);
-  headers.set("X-Forwarded-Proto", proxyUrl.protocol.slice(0, -1));
+  headers.set("X-Forwarded-Host", addressedAs.host);
+  headers.set("X-Forwarded-Proto", addressedAs.protocol.slice(0, -1));
   return headers;
 }
 
-function clientHeaders(upstream: Response, requestUrl: URL, base: UpstreamBase, proxyOrigin: string): Headers {
+function headerBytes(headers: Headers): number {
+  let total = 0;
+  for (const [name, value] of headers) total += name.length + value.length + 4;
+  return total;
+}
+
+function clientHeaders(upstream: Response, requestUrl: URL, options: ForwardOptions): Headers {
+  if (headerBytes(upstream.headers) > MAX_UPSTREAM_HEADER_BYTES) throw new UpstreamError(502, "the upstream registry's response headers are too large");
+  const base: UpstreamBase = { origin: options.upstream.origin, pathname: options.upstream.pathname };
+  const publicOrigin: PublicOrigin = options.publicUrl?.origin;
   const headers = new Headers(upstream.headers);
   for (const name of DROPPED_RESPONSE_HEADERS) headers.delete(name);
   const location = headers.get("Location");
-  if (location !== null) headers.set("Location", rewriteUrl(location, requestUrl, base, proxyOrigin));
+  if (location !== null) {
+    const target = proxyUrlFor(location, requestUrl, base, publicOrigin) ?? foreignLocation(location, requestUrl, options.upstream, options.allowInsecureRedirects);
+    if (target === undefined) throw new UpstreamError(502, "the upstream registry sent a Location the proxy does not pass on: only absolute https URLs to public hosts");
+    headers.set("Location", target);
+  }
   const link = headers.get("Link");
-  if (link !== null) headers.set("Link", rewriteLink(link, requestUrl, base, proxyOrigin));
+  if (link !== null) headers.set("Link", rewriteLink(link, requestUrl, base, publicOrigin));
   return headers;
 }
 
@@ -76,10 +106,8 @@ export function upstreamErrorResponse(error: UpstreamError): Response {
 }
 
 export async function forward(request: Request, options: ForwardOptions): Promise<Forwarded> {
-  const proxyUrl = new URL(request.url);
-  const base: UpstreamBase = { origin: options.upstream.origin, pathname: options.upstream.pathname };
   const target = upstreamApiUrl(options.upstream, options.upstreamPath);
-  const headers = upstreamHeaders(request, proxyUrl);
+  const headers = upstreamHeaders(request, options.publicUrl ?? options.upstream);
   const hasBody = !BODYLESS_METHODS.includes(request.method) && request.body !== null;
 
   const send = async (authorization: string | undefined): Promise<Response> => {
@@ -116,8 +144,15 @@ export async function forward(request: Request, options: ForwardOptions): Promis
       await upstream.body?.cancel();
       throw statusError(upstream.status);
     }
+    let responseHeaders: Headers;
+    try {
+      responseHeaders = clientHeaders(upstream, target, options);
+    } catch (error) {
+      await upstream.body?.cancel();
+      throw error;
+    }
     const body = request.method === "HEAD" || upstream.status === 204 || upstream.status === 304 ? null : upstream.body;
-    const response = new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: clientHeaders(upstream, target, base, proxyUrl.origin) });
+    const response = new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
     return { response, upstreamStatus: upstream.status };
   } catch (error) {
     if (error instanceof UpstreamError) return { response: upstreamErrorResponse(error), ...(error.upstreamStatus !== undefined && { upstreamStatus: error.upstreamStatus }) };

@@ -147,8 +147,9 @@ describe("forwarding", () => {
     const token = await registryToken({ access: [pull(repo)] });
     const response = await callProxy(
       get(`/v2/${repo}/manifests/v1`, token, {
-        headers: { Accept: "application/vnd.oci.image.manifest.v1+json", Cookie: "session=1", "X-Secret": "s", "Proxy-Authorization": "Basic eA==" },
+        headers: { Accept: "application/vnd.oci.image.manifest.v1+json", Cookie: "session=1", "X-Secret": "s", "Proxy-Authorization": "Basic eA==", "X-Forwarded-Host": "evil.example", Forwarded: "host=evil.example" },
       }),
+      proxyEnv({ PUBLIC_URL: PROXY }),
     );
     expect(response.status).toBe(200);
     const [seen] = await recorded(`/v2/${repo}/`);
@@ -156,6 +157,7 @@ describe("forwarding", () => {
     expect(seen?.headers["cookie"]).toBeUndefined();
     expect(seen?.headers["x-secret"]).toBeUndefined();
     expect(seen?.headers["proxy-authorization"]).toBeUndefined();
+    expect(seen?.headers["forwarded"]).toBeUndefined();
     expect(seen?.headers["accept"]).toBe("application/vnd.oci.image.manifest.v1+json");
     expect(seen?.headers["x-forwarded-host"]).toBe("proxy.test");
     expect(seen?.headers["x-forwarded-proto"]).toBe("https");
@@ -225,24 +227,25 @@ describe("forwarding", () => {
     expect(`sha256:${[...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("")}`).toBe(FAKE_BLOB_DIGEST);
   });
 
-  it("rewrites upload Locations that point at the upstream back to the proxy, keeping _state", async () => {
+  it("rewrites upload Locations that point at the upstream back to the proxy's PUBLIC_URL, keeping _state", async () => {
     const repo = uniqueRepo("location");
     const token = await registryToken({ access: [pullPush(repo)] });
-    const started = await callProxy(get(`/v2/${repo}/blobs/uploads/`, token, { method: "POST" }));
+    const testEnv = proxyEnv({ PUBLIC_URL: PROXY });
+    const started = await callProxy(get(`/v2/${repo}/blobs/uploads/`, token, { method: "POST" }), testEnv);
     expect(started.status).toBe(202);
     const location = started.headers.get("Location") ?? "";
     expect(location).toMatch(new RegExp(`^${PROXY}/v2/${repo}/blobs/uploads/[0-9a-f-]+\\?_state=s0-`));
-    const patched = await callProxy(get(location.slice(PROXY.length), token, { method: "PATCH", body: "hello" }));
+    const patched = await callProxy(get(location.slice(PROXY.length), token, { method: "PATCH", body: "hello" }), testEnv);
     expect(patched.headers.get("Location")).toMatch(new RegExp(`^${PROXY}/v2/${repo}/blobs/uploads/[0-9a-f-]+\\?_state=s1-`));
-    const done = await callProxy(get(`${(patched.headers.get("Location") ?? "").slice(PROXY.length)}&digest=${DIGEST}`, token, { method: "PUT" }));
+    const done = await callProxy(get(`${(patched.headers.get("Location") ?? "").slice(PROXY.length)}&digest=${DIGEST}`, token, { method: "PUT" }), testEnv);
     expect(done.status).toBe(201);
     expect(done.headers.get("Location")).toBe(`/v2/${repo}/blobs/${DIGEST}`);
     expect((await recorded(`/v2/${repo}/`)).map((r) => r.method)).toEqual(["POST", "PATCH", "PUT"]);
   });
 
-  it("rewrites tag-list Link headers to the proxy", async () => {
+  it("rewrites tag-list Link headers to the proxy's PUBLIC_URL", async () => {
     const repo = uniqueRepo("link");
-    const response = await callProxy(get(`/v2/${repo}/tags/list?n=1`, await registryToken({ access: [pull(repo)] })));
+    const response = await callProxy(get(`/v2/${repo}/tags/list?n=1`, await registryToken({ access: [pull(repo)] })), proxyEnv({ PUBLIC_URL: PROXY }));
     expect(response.headers.get("Link")).toBe(`<${PROXY}/v2/${repo}/tags/list?n=1&last=a>; rel="next"`);
   });
 
@@ -250,7 +253,7 @@ describe("forwarding", () => {
     const repo = uniqueRepo("redirect");
     const response = await callProxy(get(`/v2/${repo}/blobs/${FAKE_BLOB_DIGEST}`, await registryToken({ access: [pull(repo)] })));
     expect(response.status).toBe(307);
-    expect(response.headers.get("Location")).toBe(`http://object-store.invalid/bucket/${FAKE_BLOB_DIGEST}?X-Amz-Signature=abc`);
+    expect(response.headers.get("Location")).toBe(`https://object-store.invalid/bucket/${FAKE_BLOB_DIGEST}?X-Amz-Signature=abc`);
   });
 
   it("a cross-repo mount with pull on the source is forwarded with from and mount", async () => {

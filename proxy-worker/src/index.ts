@@ -64,18 +64,36 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
 
   const { response, upstreamStatus } = await forward(request, {
     upstream: settings.upstream,
-    auth: upstreamAuth(settings.upstream, settings.credentials),
+    auth: upstreamAuth(settings.upstream, settings.credentials, settings.allowInsecureRealm),
     scopes: access.scopes,
     upstreamPath: access.upstreamPath,
+    ...(settings.publicUrl && { publicUrl: settings.publicUrl }),
+    allowInsecureRedirects: settings.allowInsecureRedirects,
     fetch: (input, init) => fetch(input, init),
   });
   log({ ...what, ...who, subject: authorization.claims.sub, status: response.status, ...(upstreamStatus !== undefined && { upstreamStatus }) });
   return response;
 }
 
+/** Anything shaped like a JWT (a registry or upstream token) in an error message. */
+const TOKEN_LIKE = /[\w-]{8,}\.[\w-]{8,}\.[\w-]*/g;
+
+/** An unexpected error for the log: its kind and message, bounded, with anything token-shaped cut out. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  return `${error.name}: ${error.message.replace(TOKEN_LIKE, "<redacted>").slice(0, 200)}`;
+}
+
 export default {
   async fetch(request, env): Promise<Response> {
     const started = Date.now();
-    return handle(request, env, (entry) => logProxyRequest({ method: request.method, durationMs: Date.now() - started, ...entry }));
+    const log = (entry: Omit<ProxyRequestLog, "method" | "durationMs">): void => logProxyRequest({ method: request.method, durationMs: Date.now() - started, ...entry });
+    try {
+      return await handle(request, env, log);
+    } catch (error) {
+      // Fails closed, as a registry error the client can read rather than the runtime's bare 500.
+      log({ status: 500, reason: `internal error: ${describeError(error)}` });
+      return errorResponse(500, "UNKNOWN", "internal error in the registry proxy", { headers: API_VERSION_HEADER });
+    }
   },
 } satisfies ExportedHandler<Env>;

@@ -38,6 +38,9 @@ describe("readSettings", () => {
     [{ UPSTREAM_USERNAME: "u" }, "UPSTREAM_PASSWORD"],
     [{ UPSTREAM_PASSWORD: "p" }, "UPSTREAM_USERNAME"],
     [{ UPSTREAM_USERNAME: "a:b", UPSTREAM_PASSWORD: "p" }, "UPSTREAM_USERNAME"],
+    [{ PUBLIC_URL: "https://registry.example/v2" }, "PUBLIC_URL"],
+    [{ UPSTREAM_ALLOW_INSECURE_REALM: "1" }, "UPSTREAM_ALLOW_INSECURE_REALM"],
+    [{ UPSTREAM_ALLOW_INSECURE_REDIRECTS: "TRUE" }, "UPSTREAM_ALLOW_INSECURE_REDIRECTS"],
   ])("%o fails naming %s", (overrides, setting) => {
     expect(settingError(overrides)).toBe(setting);
   });
@@ -47,6 +50,19 @@ describe("readSettings", () => {
     expect(readSettings({ ...BASE, TOKEN_JWKS: undefined, TOKEN_JWKS_URL: "http://127.0.0.1:8787/.well-known/jwks.json" }).keySource.kind).toBe("url");
     expect(readSettings({ ...BASE, TOKEN_JWKS: undefined, TOKEN_SERVER: env.TOKEN_SERVER }).keySource.kind).toBe("binding");
     expect(readSettings({ ...BASE, TOKEN_SERVER: env.TOKEN_SERVER }).keySource.kind).toBe("jwks");
+  });
+});
+
+describe("the proxy's address and the insecure allowances", () => {
+  it("default to none: relative Locations, https-or-same-origin realms, https redirects to public hosts", () => {
+    expect(readSettings(BASE)).toMatchObject({ allowInsecureRealm: false, allowInsecureRedirects: false });
+    expect(readSettings(BASE).publicUrl).toBeUndefined();
+  });
+
+  it("read PUBLIC_URL as an origin and the flags as true/false", () => {
+    const settings = readSettings({ ...BASE, PUBLIC_URL: "https://registry.example.com/", UPSTREAM_ALLOW_INSECURE_REALM: "true", UPSTREAM_ALLOW_INSECURE_REDIRECTS: "false" });
+    expect(settings.publicUrl?.origin).toBe("https://registry.example.com");
+    expect(settings).toMatchObject({ allowInsecureRealm: true, allowInsecureRedirects: false });
   });
 });
 

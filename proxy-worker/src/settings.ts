@@ -20,6 +20,17 @@ export interface ProxySettings {
   readonly issuer: string;
   readonly keySource: KeySource;
   readonly credentials?: UpstreamCredentials;
+  /**
+   * Where clients reach the proxy (PUBLIC_URL): rewritten `Location`/`Link`s and
+   * `X-Forwarded-*` are built from it. Unset, rewritten URLs are root-relative
+   * (the client resolves them against the URL it used) and the upstream is told
+   * its own address. Never the request's `Host`: under workerd that is the client's.
+   */
+  readonly publicUrl?: URL;
+  /** Send upstream credentials to an http realm on another origin (UPSTREAM_ALLOW_INSECURE_REALM). */
+  readonly allowInsecureRealm: boolean;
+  /** Pass upstream redirects to http or internal addresses to clients (UPSTREAM_ALLOW_INSECURE_REDIRECTS). */
+  readonly allowInsecureRedirects: boolean;
 }
 
 function required(env: Env, setting: "UPSTREAM_URL" | "TOKEN_REALM" | "TOKEN_SERVICE" | "TOKEN_ISSUER", why: string): string {
@@ -77,11 +88,27 @@ function credentials(env: Env): UpstreamCredentials | undefined {
   return { username, password };
 }
 
+function publicUrl(env: Env): URL | undefined {
+  const raw = (env.PUBLIC_URL ?? "").trim();
+  if (raw === "") return undefined;
+  const url = httpUrl("PUBLIC_URL", raw);
+  if (url.pathname !== "/") throw new SettingError("PUBLIC_URL", "PUBLIC_URL must be an origin (the proxy serves /v2/ at its root)");
+  return url;
+}
+
+function flag(env: Env, setting: "UPSTREAM_ALLOW_INSECURE_REALM" | "UPSTREAM_ALLOW_INSECURE_REDIRECTS"): boolean {
+  const raw = env[setting];
+  if (raw === undefined || raw === "" || raw === "false") return false;
+  if (raw === "true") return true;
+  throw new SettingError(setting, `${setting} must be "true" or "false"`);
+}
+
 export function readSettings(env: Env): ProxySettings {
   const upstream = httpUrl("UPSTREAM_URL", required(env, "UPSTREAM_URL", "it names the registry this proxy fronts"));
   const realm = required(env, "TOKEN_REALM", "clients are sent there for tokens");
   if (!/^https?:\/\/[^\s"]+$/.test(realm) || !canParseUrl(realm)) throw new SettingError("TOKEN_REALM", "TOKEN_REALM must be an http(s) URL");
   const creds = credentials(env);
+  const pub = publicUrl(env);
   return {
     upstream,
     realm,
@@ -89,6 +116,9 @@ export function readSettings(env: Env): ProxySettings {
     issuer: required(env, "TOKEN_ISSUER", "it must equal the token server's TOKEN_ISSUER"),
     keySource: keySource(env),
     ...(creds && { credentials: creds }),
+    ...(pub && { publicUrl: pub }),
+    allowInsecureRealm: flag(env, "UPSTREAM_ALLOW_INSECURE_REALM"),
+    allowInsecureRedirects: flag(env, "UPSTREAM_ALLOW_INSECURE_REDIRECTS"),
   };
 }
 

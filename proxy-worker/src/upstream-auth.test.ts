@@ -7,16 +7,32 @@ import { UpstreamAuth, UpstreamError } from "./upstream-auth.ts";
 const CREDENTIALS = { username: UPSTREAM_USER, password: UPSTREAM_PASS };
 const BASIC = `Basic ${btoa(`${UPSTREAM_USER}:${UPSTREAM_PASS}`)}`;
 
-function auth(mode: "none" | "basic" | "bearer", options: { credentials?: typeof CREDENTIALS; clock?: { now: number } } = {}) {
+function auth(
+  mode: "none" | "basic" | "bearer",
+  options: { credentials?: typeof CREDENTIALS; clock?: { now: number }; allowInsecureRealm?: boolean; fetch?: typeof fetch } = {},
+) {
   const clock = options.clock ?? { now: 1_000_000 };
   return new UpstreamAuth({
     upstream: new URL(upstreamUrl(mode)),
     ...(options.credentials && { credentials: options.credentials }),
-    fetch: (input, init) => fetch(input, init),
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     now: () => clock.now,
     schemeMaxAgeMs: 600_000,
     timeoutMs: 5_000,
+    allowInsecureRealm: options.allowInsecureRealm ?? false,
   });
+}
+
+/** A fetch that answers every request with `answer` and records what it was asked. */
+function recordingFetch(answer: () => Response): { fetch: typeof fetch; calls: { url: string; init: RequestInit | undefined }[] } {
+  const calls: { url: string; init: RequestInit | undefined }[] = [];
+  return {
+    calls,
+    fetch: async (input, init) => {
+      calls.push({ url: String(input), init });
+      return answer();
+    },
+  };
 }
 
 async function tokenRequestsFor(repo: string): Promise<{ scope: string[]; authorization: string }[]> {
@@ -87,8 +103,46 @@ describe("UpstreamAuth", () => {
   });
 
   it("an unreachable upstream is a 502", async () => {
-    const upstream = new UpstreamAuth({ upstream: new URL("http://127.0.0.1:1"), fetch: (i, init) => fetch(i, init), now: () => 0, schemeMaxAgeMs: 1, timeoutMs: 5_000 });
+    const upstream = new UpstreamAuth({ upstream: new URL("http://127.0.0.1:1"), fetch: (i, init) => fetch(i, init), now: () => 0, schemeMaxAgeMs: 1, timeoutMs: 5_000, allowInsecureRealm: false });
     await expect(upstream.authorizationFor([])).rejects.toMatchObject({ status: 502 });
+  });
+});
+
+describe("where the upstream credentials may go", () => {
+  const challengeFor = (realm: string, repo: string) => `Bearer realm="${realm}",service="fake-upstream",scope="repository:${repo}:pull"`;
+
+  it("not to an http realm on another origin than the upstream's", async () => {
+    const repo = uniqueRepo("insecure-realm");
+    const otherOrigin = `${upstreamUrl("none")}/token`;
+    await expect(auth("bearer", { credentials: CREDENTIALS }).afterUnauthorized(challengeFor(otherOrigin, repo), [])).rejects.toMatchObject({ status: 502 });
+    const seen = (await (await fetch(`${upstreamUrl("none")}/_test/token-requests`)).json()) as { scope: string[] }[];
+    expect(seen.filter((r) => r.scope.some((s) => s.includes(repo)))).toEqual([]);
+  });
+
+  it("to an http realm on another origin when UPSTREAM_ALLOW_INSECURE_REALM allows it", async () => {
+    const repo = uniqueRepo("allowed-realm");
+    const retry = await auth("bearer", { credentials: CREDENTIALS, allowInsecureRealm: true }).afterUnauthorized(challengeFor(`${upstreamUrl("none")}/token`, repo), []);
+    expect(retry).toMatch(/^Bearer upstream-token-/);
+  });
+
+  it("to an https realm anywhere, and to the upstream's own origin over http", async () => {
+    const https = recordingFetch(() => Response.json({ token: "from-https-realm" }));
+    expect(await auth("bearer", { credentials: CREDENTIALS, fetch: https.fetch }).afterUnauthorized(challengeFor("https://auth.example.test/token", "a/b"), [])).toBe("Bearer from-https-realm");
+    expect(https.calls.map((c) => new URL(c.url).origin)).toEqual(["https://auth.example.test"]);
+    expect(await auth("bearer", { credentials: CREDENTIALS }).afterUnauthorized(challengeFor(`${upstreamUrl("bearer")}/token`, uniqueRepo("same-origin")), [])).toMatch(/^Bearer upstream-token-/);
+  });
+
+  it("never along a redirect from the realm", async () => {
+    const redirecting = recordingFetch(() => new Response(null, { status: 307, headers: { Location: "http://evil.example/token" } }));
+    const upstream = auth("bearer", { credentials: CREDENTIALS, fetch: redirecting.fetch });
+    await expect(upstream.afterUnauthorized(challengeFor("https://auth.example.test/token", "a/b"), [])).rejects.toMatchObject({ status: 502, upstreamStatus: 307 });
+    expect(redirecting.calls.map((c) => [c.url.split("?")[0], c.init?.redirect])).toEqual([["https://auth.example.test/token", "manual"]]);
+  });
+
+  it("not to a realm that is not http(s) at all", async () => {
+    const never = recordingFetch(() => Response.json({ token: "x" }));
+    await expect(auth("bearer", { credentials: CREDENTIALS, allowInsecureRealm: true, fetch: never.fetch }).afterUnauthorized(challengeFor("ftp://auth.example.test/token", "a/b"), [])).rejects.toMatchObject({ status: 502 });
+    expect(never.calls).toEqual([]);
   });
 });
 

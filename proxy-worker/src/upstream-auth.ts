@@ -31,6 +31,8 @@ export interface UpstreamAuthOptions {
   /** How long a learnt scheme is trusted before `/v2/` is asked again (ms). */
   readonly schemeMaxAgeMs: number;
   readonly timeoutMs: number;
+  /** Send the credentials to an http realm on another origin than the upstream's (local dev only). */
+  readonly allowInsecureRealm: boolean;
 }
 
 /** Registry token responses without `expires_in` last 60 s (Distribution's token spec). */
@@ -137,11 +139,22 @@ export class UpstreamAuth {
     } catch {
       throw new UpstreamError(502, "the upstream registry's token realm is not a URL");
     }
+    // The realm is whatever the upstream's challenge names: the credentials go only where they can't be read on the way.
+    const sameOrigin = url.origin === this.options.upstream.origin;
+    const insecureAllowed = this.options.allowInsecureRealm && url.protocol === "http:";
+    if (url.protocol !== "https:" && !sameOrigin && !insecureAllowed) {
+      throw new UpstreamError(502, "the upstream registry's token realm is neither https nor on the upstream's own origin; the proxy sends no credentials there");
+    }
     if (scheme.service !== undefined) url.searchParams.set("service", scheme.service);
     for (const scope of scopes) url.searchParams.append("scope", scope);
     const headers: Record<string, string> = { Accept: "application/json" };
     if (this.options.credentials) headers["Authorization"] = basic(this.options.credentials);
-    const response = await this.send(url, headers);
+    // Not followed: a redirect could take the credentials to a place the check above never saw.
+    const response = await this.send(url, headers, "manual");
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      throw new UpstreamError(502, "the upstream registry's token realm redirected; the proxy does not follow it with credentials", response.status);
+    }
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel();
       throw new UpstreamError(502, "the upstream registry's token service refused the proxy's credentials", response.status);
@@ -165,9 +178,9 @@ export class UpstreamAuth {
     return token;
   }
 
-  private async send(url: URL, headers: Record<string, string>): Promise<Response> {
+  private async send(url: URL, headers: Record<string, string>, redirect: "follow" | "manual" = "follow"): Promise<Response> {
     try {
-      return await this.options.fetch(url, { headers, redirect: "follow", signal: AbortSignal.timeout(this.options.timeoutMs) });
+      return await this.options.fetch(url, { headers, redirect, signal: AbortSignal.timeout(this.options.timeoutMs) });
     } catch (error) {
       if (error instanceof DOMException && error.name === "TimeoutError") throw new UpstreamError(504, "the upstream registry did not answer in time");
       throw new UpstreamError(502, "the upstream registry could not be reached");
@@ -184,8 +197,8 @@ export function statusError(status: number): UpstreamError {
 const instances = new Map<string, UpstreamAuth>();
 
 /** The isolate-wide upstream auth state for one upstream and set of credentials. */
-export function upstreamAuth(upstream: URL, credentials: UpstreamCredentials | undefined): UpstreamAuth {
-  const key = JSON.stringify([upstream.href, credentials?.username ?? "", credentials?.password ?? ""]);
+export function upstreamAuth(upstream: URL, credentials: UpstreamCredentials | undefined, allowInsecureRealm: boolean): UpstreamAuth {
+  const key = JSON.stringify([upstream.href, credentials?.username ?? "", credentials?.password ?? "", allowInsecureRealm]);
   let auth = instances.get(key);
   if (!auth) {
     auth = new UpstreamAuth({
@@ -195,6 +208,7 @@ export function upstreamAuth(upstream: URL, credentials: UpstreamCredentials | u
       now: () => Date.now(),
       schemeMaxAgeMs: 10 * 60_000,
       timeoutMs: 10_000,
+      allowInsecureRealm,
     });
     instances.set(key, auth);
   }

@@ -2,7 +2,7 @@
  * A recording upstream registry for the workerd tests, on loopback. It speaks
  * enough of the Distribution API to exercise the proxy's forwarding (uploads with
  * absolute `Location`s that ignore `X-Forwarded-*`, `Link` pagination, object-store
- * redirects, 5xx) and records every request it gets, headers included, so tests
+ * redirects (to `?location=` if given), 5xx, a 20 KiB header under `…/big-headers`) and records every request it gets, headers included, so tests
  * can see exactly what the proxy sent. Real-registry behaviour is covered by the
  * e2e tests against Distribution itself.
  *
@@ -145,11 +145,14 @@ export async function startFakeUpstream(mode: UpstreamMode): Promise<FakeUpstrea
     if (path.startsWith("/v2/fail-503/")) return json(res, 503, { errors: [{ code: "UNAVAILABLE", message: "down" }] }, { "Retry-After": "5" });
     if (path === "/v2/") return json(res, 200, {});
 
+    if (path.includes("/big-headers")) return json(res, 200, {}, { "X-Padding": "p".repeat(20 * 1024) });
     const uploadStart = /^\/v2\/(.+)\/blobs\/uploads\/$/.exec(path);
     if (uploadStart && method === "POST") {
       const id = randomUUID();
-      // Absolute, and built from the upstream's own address (as a registry that ignores X-Forwarded-* does).
-      return json(res, 202, {}, { Location: `${origin}/v2/${uploadStart[1]}/blobs/uploads/${id}?_state=s0-${id}`, "Docker-Upload-UUID": id, Range: "0-0" });
+      // Absolute, and built from the upstream's own address (as a registry that ignores X-Forwarded-* does),
+      // or, for repositories named "forwarded", from X-Forwarded-Proto/Host (as Distribution does).
+      const self = uploadStart[1]?.includes("forwarded") ? `${String(req.headers["x-forwarded-proto"])}://${String(req.headers["x-forwarded-host"])}` : origin;
+      return json(res, 202, {}, { Location: `${self}/v2/${uploadStart[1]}/blobs/uploads/${id}?_state=s0-${id}`, "Docker-Upload-UUID": id, Range: "0-0" });
     }
     const upload = /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/.exec(path);
     if (upload && method === "PATCH") {
@@ -162,7 +165,7 @@ export async function startFakeUpstream(mode: UpstreamMode): Promise<FakeUpstrea
     const blob = /^\/v2\/(.+)\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path);
     if (blob && (method === "GET" || method === "HEAD")) {
       if (blob[1]?.includes("redirect")) {
-        res.writeHead(307, { Location: `http://object-store.invalid/bucket/${blob[2]}?X-Amz-Signature=abc` });
+        res.writeHead(307, { Location: url.searchParams.get("location") ?? `https://object-store.invalid/bucket/${blob[2]}?X-Amz-Signature=abc` });
         return void res.end();
       }
       res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": String(FAKE_BLOB_SIZE), "Docker-Content-Digest": BLOB_DIGEST });
