@@ -3,8 +3,9 @@
  * command: nothing is applied or tested from a file with errors.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { formatDiagnostic, parseProvidersConfig, type ConfigResult, type Diagnostic } from "@jwt-registry-auth/worker/providers/config";
+import { fileSizeProblem } from "@jwt-registry-auth/worker/providers/size-limits";
 import type { Io } from "../io.ts";
 
 export interface PolicyFile {
@@ -24,14 +25,23 @@ export class InvalidPolicyFileError extends Error {
   }
 }
 
-/** Reads and parses the file; an unreadable file becomes one error at 1:1 rather than a throw. */
+function fileError(file: string, message: string): PolicyFile {
+  return { file, sha256: "", result: { providers: [], warnings: [], errors: [{ file, line: 1, column: 1, message }] } };
+}
+
+/**
+ * Reads and parses the file; an unreadable file becomes one error at 1:1 rather than a throw.
+ * A file over the size limit is refused by its size, before it is read.
+ */
 export function loadPolicyFile(file: string): PolicyFile {
   let bytes: Buffer;
   try {
+    const tooLarge = fileSizeProblem(statSync(file).size);
+    if (tooLarge !== undefined) return fileError(file, tooLarge);
     bytes = readFileSync(file);
   } catch (e) {
     const reason = e instanceof Error && "code" in e ? String(e.code) : String(e);
-    return { file, sha256: "", result: { providers: [], warnings: [], errors: [{ file, line: 1, column: 1, message: `cannot read the file (${reason})` }] } };
+    return fileError(file, `cannot read the file (${reason})`);
   }
   return { file, sha256: createHash("sha256").update(bytes).digest("hex"), result: parseProvidersConfig(bytes.toString("utf8"), file) };
 }

@@ -61,6 +61,24 @@ describe("policy validate", () => {
     expect(io.stdout).toEqual([`${file}: valid: 1 provider(s) (gha), 0 error(s), 3 warning(s)`]);
   });
 
+  it("refuses a 30 MB file by its size, in well under a second, exit 1", async () => {
+    const text = `providers:\n  - name: gha\n    description: "${"a".repeat(30_000_000)}"\n    issuer: https://i.example\n`;
+    const file = write("big.yaml", text);
+    const io = captureIo();
+    const started = Date.now();
+    expect(await policyCommand(["validate", file], io)).toBe(1);
+    // It used to take 12 s to say "must be a non-empty string"; 2 s leaves room for a busy machine.
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(io.stderr).toEqual([`${file}:1:1: error: the file is ${text.length} bytes; the limit is 1048576 bytes (1 MiB), so it was not parsed`]);
+  });
+
+  it("names an oversized description at its line with the limit", async () => {
+    const file = write("long.yaml", `providers:\n  - name: gha\n    description: "${"a".repeat(5000)}"\n    issuer: https://i.example\n    audiences: [r.example]\n    authz: {condition: "scope.action == 'pull'"}\n`);
+    const io = captureIo();
+    expect(await policyCommand(["validate", file], io)).toBe(1);
+    expect(io.stderr).toEqual([`${file}:3:18: error: description is 5000 characters; the limit is 1024`]);
+  });
+
   it("reports an unreadable file as an error, exit 1", async () => {
     const io = captureIo();
     expect(await policyCommand(["validate", join(dir, "missing.yaml")], io)).toBe(1);

@@ -23,6 +23,7 @@ import {
 } from "./validate.ts";
 import { compileCondition, type ConditionIssue, type ConditionKind } from "../policy/condition.ts";
 import { parseGoDuration } from "./duration.ts";
+import { oversizedValues, textSizeProblem } from "./size-limits.ts";
 
 export interface Diagnostic {
   readonly file: string;
@@ -367,11 +368,15 @@ function sorted(list: readonly Diagnostic[]): Diagnostic[] {
 }
 
 export function parseProvidersConfig(text: string, file = "<config>"): ConfigResult {
+  // Sizes first (size-limits.ts): nothing is parsed, checked or compiled past them.
+  const tooLarge = textSizeProblem(text);
+  if (tooLarge !== undefined) return { providers: [], warnings: [], errors: [{ file, line: 1, column: 1, message: tooLarge }] };
   const lines = new LineCounter();
   const r = new Reporter(file, text, lines);
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   for (const e of doc.errors) r.error(undefined, e.message, e.pos[0]);
   for (const w of doc.warnings) r.warnings.push({ file, ...r.position(w.pos[0]), message: w.message });
+  for (const oversized of oversizedValues(doc.contents)) r.error(oversized.node, oversized.message);
   if (r.errors.length > 0) return { providers: [], warnings: sorted(r.warnings), errors: sorted(r.errors) };
   rejectAliases(r, doc.contents);
 

@@ -13,7 +13,8 @@ export const DEFAULT_REFRESH_SECONDS = 3600;
 export const MIN_REFRESH_SECONDS = 60;
 export const MAX_REFRESH_SECONDS = 30 * 24 * 3600;
 export const MAX_AUDIENCES = 32;
-const MAX_STRING = 1024;
+/** Longest description, audience and other free-text field (characters). */
+export const MAX_FIELD_LENGTH = 1024;
 const MAX_KEYS = 32;
 
 /** hashicorp/cap's rule: discovery lives at the issuer + `/.well-known/openid-configuration`. */
@@ -95,7 +96,7 @@ function fail(error: string): ValidateResult {
   return { ok: false, error };
 }
 
-function isBoundedString(value: unknown, max = MAX_STRING): value is string {
+function isBoundedString(value: unknown, max = MAX_FIELD_LENGTH): value is string {
   return typeof value === "string" && value !== "" && value.length <= max;
 }
 
@@ -140,17 +141,17 @@ export function validateProviderConfig(value: unknown): ValidateResult {
   if (unknown.length > 0) return fail(`unknown fields: ${unknown.join(", ")}`);
   const { name, description, issuer, keys, audiences, authn, authz, refreshSeconds } = value;
   if (typeof name !== "string" || !PROVIDER_NAME_PATTERN.test(name)) return fail(`name ${JSON.stringify(name)} does not match ${PROVIDER_NAME_PATTERN.source}`);
-  if (description !== undefined && !isBoundedString(description)) return fail("description must be a non-empty string");
+  if (description !== undefined && !isBoundedString(description)) return fail(`description must be a non-empty string of at most ${MAX_FIELD_LENGTH} characters`);
   if (typeof issuer !== "string") return fail("issuer must be a string");
   const issuerIssue = issuerProblem(issuer);
   if (issuerIssue) return fail(`issuer ${issuerIssue}`);
   const keysIssue = keysProblem(keys, issuer);
   if (keysIssue) return fail(keysIssue);
   if (!Array.isArray(audiences) || audiences.length > MAX_AUDIENCES || !audiences.every((a) => isBoundedString(a))) {
-    return fail(`audiences must be a list of at most ${MAX_AUDIENCES} non-empty strings`);
+    return fail(`audiences must be a list of at most ${MAX_AUDIENCES} non-empty strings of at most ${MAX_FIELD_LENGTH} characters`);
   }
   for (const [field, condition] of [["authn", authn], ["authz", authz]] as const) {
-    if (condition !== undefined && !isBoundedString(condition, MAX_CONDITION_LENGTH)) return fail(`${field} must be a non-empty CEL string`);
+    if (condition !== undefined && !isBoundedString(condition, MAX_CONDITION_LENGTH)) return fail(`${field} must be a non-empty CEL string of at most ${MAX_CONDITION_LENGTH} characters`);
   }
   if (
     typeof refreshSeconds !== "number" ||
