@@ -4,7 +4,7 @@
  *   GET|POST /token, /auth/token   registry tokens (and refresh tokens)
  *   GET /.well-known/jwks.json     public keys of the registry-token signing keys
  *   GET /certs.pem                 their certificates: the registry's rootcertbundle
- *   GET /healthz                   200 when the settings load
+ *   GET /healthz                   200 when the settings load; says whether it is production-ready
  */
 import { errorResponse, SettingError } from "@jwt-registry-auth/protocol";
 import { Hono, type Context } from "hono";
@@ -45,7 +45,14 @@ app.get("/certs.pem", (c) =>
   withSettings(c, (s) => new Response(s.signing.certificatesPem, { headers: { "Content-Type": "application/x-pem-file", "Cache-Control": "public, max-age=300" } })),
 );
 
-app.get("/healthz", (c) => withSettings(c, () => Response.json({ ok: true }, { headers: { "Cache-Control": "no-store" } })));
+app.get("/healthz", (c) =>
+  withSettings(c, ({ productionWarnings }) =>
+    Response.json(
+      { ok: true, productionReady: productionWarnings.length === 0, ...(productionWarnings.length > 0 && { warnings: productionWarnings }) },
+      { headers: { "Cache-Control": "no-store" } },
+    ),
+  ),
+);
 
 app.notFound(() => errorResponse(404, "UNSUPPORTED", "not found"));
 

@@ -18,7 +18,17 @@ export interface Settings {
   /** Put the certificate chain in registry-token headers (off for `jwks`-only registries). */
   readonly x5c: boolean;
   readonly signing: SigningKeySet;
+  /** What keeps this deployment from being production-ready; /healthz reports it, and it is logged once per isolate. */
+  readonly productionWarnings: readonly string[];
 }
+
+/**
+ * Without ALLOWED_SERVICES a client names any service it likes: a workload token
+ * minted for another relying party whose name is a `service` (aud `sigstore`)
+ * buys a registry token for it from a provider with default audiences.
+ */
+export const ALLOWED_SERVICES_WARNING =
+  "ALLOWED_SERVICES is empty: tokens are issued for any service a client names, so a workload token minted for another relying party can buy a registry token for it. Set ALLOWED_SERVICES to your registries' auth.token.service values; it is required in production.";
 
 const DAY = 86_400;
 
@@ -59,7 +69,13 @@ async function readSettings(env: Env): Promise<Settings> {
     allowHttpLoopbackIssuers: boolean(env, "ALLOW_HTTP_LOOPBACK_ISSUERS", false),
     x5c: boolean(env, "TOKEN_X5C", true),
     signing,
+    productionWarnings: services.length > 0 ? [] : [ALLOWED_SERVICES_WARNING],
   };
+}
+
+/** Once per isolate (per settings read): the first request's log says what is not production-ready. */
+function logProductionWarnings(settings: Settings): void {
+  if (settings.productionWarnings.length > 0) console.warn(JSON.stringify({ event: "not_production_ready", warnings: settings.productionWarnings }));
 }
 
 // Settings only change with a deploy (or a new .dev.vars), which starts new
@@ -79,6 +95,7 @@ export async function loadSettings(env: Env): Promise<Settings> {
     } else {
       const settings = readSettings(env);
       cached = { env, key, settings };
+      settings.then(logProductionWarnings, () => undefined);
       // A failure is not cached: the next request re-reads (and reports) it.
       settings.catch(() => {
         if (cached?.settings === settings) cached = undefined;

@@ -17,6 +17,7 @@ export type IdentityRejection =
   | "wrong_audience"
   | "expired"
   | "not_yet_valid"
+  | "token_lifetime_exceeded"
   | "missing_claim"
   | "issuer_not_allowed"
   | "issuer_unavailable";

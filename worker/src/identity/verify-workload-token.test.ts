@@ -153,6 +153,66 @@ describe("verifyWorkloadToken rejects", () => {
     expect(await verifyWorkloadToken(await sign({ ...base, sub: "s", nbf: "soon" }), provider, ctx())).toMatchObject({ ok: false, reason: "malformed" });
   });
 
+  it("a lifetime beyond the provider's maximum (default 24 h), measured as exp - iat", async () => {
+    const { issuer, provider } = shared;
+    const now = nowSeconds();
+    const DAY = 24 * 3600;
+    const exceeded = { ok: false, reason: "token_lifetime_exceeded", detail: `token lifetime (exp - iat) exceeds the provider's maximum of ${DAY} s` };
+    expect((await verifyWorkloadToken(await issuer.mint({ claims: { sub: "s", aud: SERVICE }, now, expiresIn: DAY }), provider, ctx({ now }))).ok).toBe(true);
+    expect(await verifyWorkloadToken(await issuer.mint({ claims: { sub: "s", aud: SERVICE }, now, expiresIn: DAY + 1 }), provider, ctx({ now }))).toEqual(exceeded);
+    // Year 2500.
+    expect(await verifyWorkloadToken(await issuer.mint({ claims: { sub: "s", aud: SERVICE, exp: 16_725_225_600 }, now }), provider, ctx({ now }))).toEqual(exceeded);
+    // An iat backdated into the past doesn't stretch the lifetime: a token issued a day ago for two days is refused.
+    expect(await verifyWorkloadToken(await issuer.mint({ claims: { sub: "s", aud: SERVICE }, now: now - DAY, expiresIn: 2 * DAY }), provider, ctx({ now }))).toEqual(exceeded);
+  });
+
+  it("a lifetime beyond the maximum measured as exp - now when iat is missing", async () => {
+    const { issuer, provider } = shared;
+    const { kid, jwk } = await issuer.privateJwk();
+    const key = await importJWK(jwk, "RS256");
+    const now = nowSeconds();
+    const sign = (exp: number) => new SignJWT({ iss: issuer.url, sub: "s", aud: SERVICE, exp }).setProtectedHeader({ alg: "RS256", kid }).sign(key);
+    expect((await verifyWorkloadToken(await sign(now + 23 * 3600), provider, ctx({ now }))).ok).toBe(true);
+    expect(await verifyWorkloadToken(await sign(now + 25 * 3600), provider, ctx({ now }))).toEqual({
+      ok: false,
+      reason: "token_lifetime_exceeded",
+      detail: "token lifetime (exp - now) exceeds the provider's maximum of 86400 s",
+    });
+  });
+
+  it("a lifetime beyond a provider's own maxTokenLifetimeSeconds", async () => {
+    const { issuer } = shared;
+    const provider = discoveryProvider(issuer.url, { maxTokenLifetimeSeconds: 600 });
+    const now = nowSeconds();
+    expect((await verifyWorkloadToken(await issuer.mint({ claims: { sub: "s", aud: SERVICE }, now, expiresIn: 300 }), provider, ctx({ now }))).ok).toBe(true);
+    expect(await verifyWorkloadToken(await issuer.mint({ claims: { sub: "s", aud: SERVICE }, now, expiresIn: 3600 }), provider, ctx({ now }))).toMatchObject({
+      ok: false,
+      reason: "token_lifetime_exceeded",
+      detail: "token lifetime (exp - iat) exceeds the provider's maximum of 600 s",
+    });
+  });
+
+  it("time claims that are not whole seconds: 1e308, 1e309 (Infinity to JSON.parse), fractions", async () => {
+    const { issuer, provider } = shared;
+    const { kid, jwk } = await issuer.privateJwk();
+    const key = await importJWK(jwk, "RS256");
+    const now = nowSeconds();
+    const signRaw = (claims: string) =>
+      new CompactSign(new TextEncoder().encode(`{"iss":${JSON.stringify(issuer.url)},"sub":"s","aud":"${SERVICE}",${claims}}`)).setProtectedHeader({ alg: "RS256", kid }).sign(key);
+    const cases: [string, string][] = [
+      ["exp", '"exp":1e308'],
+      ["exp", '"exp":1e309'],
+      ["exp", `"exp":${now + 300}.5`],
+      ["iat", `"exp":${now + 300},"iat":${now}.25`],
+      ["nbf", `"exp":${now + 300},"nbf":-1e309`],
+      ["iat", `"exp":${now + 300},"iat":-1e308`],
+    ];
+    for (const [claim, claims] of cases) {
+      expect(await verifyWorkloadToken(await signRaw(claims), provider, ctx({ now }))).toEqual({ ok: false, reason: "malformed", detail: `claim ${claim} is not a whole number of seconds` });
+    }
+    expect((await verifyWorkloadToken(await signRaw(`"exp":${now + 300},"iat":${now},"nbf":${now}`), provider, ctx({ now }))).ok).toBe(true);
+  });
+
   it("an iat in the future beyond the leeway", async () => {
     const { issuer, provider } = shared;
     const now = nowSeconds();

@@ -9,6 +9,8 @@
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import { CLOCK_TOLERANCE_SECONDS } from "@jwt-registry-auth/protocol";
 import type { ProviderConfig } from "../providers/model.ts";
+import { maxTokenLifetimeSeconds } from "../providers/token-lifetime.ts";
+import { acceptedAudiences } from "./audience.ts";
 import { JwksCache, type CacheCall, type DiscoverySource } from "./jwks-cache.ts";
 import { jwsPartHasDuplicateKey } from "./duplicate-keys.ts";
 import { identityRejectionOf, KeysUnavailable, type IdentityRejection } from "./rejection.ts";
@@ -26,8 +28,10 @@ export interface WorkloadIdentity {
 export type IdentityResult = { ok: true; identity: WorkloadIdentity } | { ok: false; reason: IdentityRejection; detail: string };
 
 export interface VerifyContext {
-  /** The requested registry service: the default audience. */
+  /** The requested registry service: the audience must name it (audience.ts). */
   readonly service: string;
+  /** ALLOWED_SERVICES, when set: audiences naming one of these are good for that service only. */
+  readonly allowedServices?: ReadonlySet<string>;
   readonly kv: KVNamespace;
   /** ALLOW_HTTP_LOOPBACK_ISSUERS. */
   readonly allowHttpLoopback: boolean;
@@ -52,11 +56,6 @@ export const ISSUER_RETRY_AFTER_SECONDS = jwksCache.settings.refetchCooldownSeco
 export function resetIdentityCaches(): void {
   jwksCache.clear();
   clearConfiguredKeySets();
-}
-
-function expectedAudiences(provider: ProviderConfig, service: string): string[] {
-  if (provider.audiences.length > 0) return [...provider.audiences];
-  return service === "" ? [] : [service, `https://${service}`];
 }
 
 /** Picks the verification key from the token's protected header; nothing else of the token is looked at. */
@@ -124,8 +123,10 @@ export async function verifyWorkloadToken(token: string, provider: ProviderConfi
   // JSON.parse keeps the last of two equal keys: refuse before anything reads either.
   const duplicate = partWithDuplicateKey(token);
   if (duplicate !== undefined) return { ok: false, reason: "malformed", detail: `the token's ${duplicate} has a duplicate JSON key` };
-  const audience = expectedAudiences(provider, ctx.service);
-  if (audience.length === 0) return { ok: false, reason: "wrong_audience", detail: "no audience to check against" };
+  const audience = acceptedAudiences(provider.audiences, ctx.service, ctx.allowedServices);
+  if (audience.length === 0) {
+    return { ok: false, reason: "wrong_audience", detail: ctx.service === "" ? "no service to check the audience against" : "none of the provider's audiences is for the requested service" };
+  }
   const nowSeconds = ctx.now ?? Date.now() / 1000;
   const call: CacheCall = {
     kv: ctx.kv,
@@ -148,10 +149,20 @@ export async function verifyWorkloadToken(token: string, provider: ProviderConfi
     return { ok: false, ...identityRejectionOf(error) };
   }
 
+  // jose only checks that they are numbers: 1e308 and 1.5 pass, and JSON's 1e309 is Infinity.
+  for (const claim of ["exp", "nbf", "iat"] as const) {
+    const value = claims[claim];
+    if (value !== undefined && !Number.isSafeInteger(value)) return { ok: false, reason: "malformed", detail: `claim ${claim} is not a whole number of seconds` };
+  }
+  const exp = claims.exp as number;
   // jose checks `iat` only with maxTokenAge, which would also make `iat` mandatory.
   if (claims.iat !== undefined && claims.iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) return { ok: false, reason: "not_yet_valid", detail: "token is not valid yet (iat)" };
+  const maxLifetime = maxTokenLifetimeSeconds(provider);
+  if (exp - (claims.iat ?? nowSeconds) > maxLifetime) {
+    const measured = claims.iat === undefined ? "exp - now" : "exp - iat";
+    return { ok: false, reason: "token_lifetime_exceeded", detail: `token lifetime (${measured}) exceeds the provider's maximum of ${maxLifetime} s` };
+  }
   if (typeof claims.sub !== "string") return { ok: false, reason: "malformed", detail: "claim sub has the wrong type" };
   if (claims.sub === "") return { ok: false, reason: "missing_claim", detail: "missing required claim sub" };
-  // `exp` is required and type-checked (a finite number) by jwtVerify.
-  return { ok: true, identity: { claims, subject: claims.sub, expiresAt: claims.exp as number } };
+  return { ok: true, identity: { claims, subject: claims.sub, expiresAt: exp } };
 }

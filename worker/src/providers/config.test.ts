@@ -126,6 +126,17 @@ describe("parseProvidersConfig", () => {
     expect(errorsOf(refresh("refresh: {ttl: 1h}"))[0]).toMatch(/unknown key 'ttl' in refresh/);
   });
 
+  it("reads maxTokenLifetime as a Go duration, and leaves it out (the 24 h default) when absent", () => {
+    const lifetime = (line: string) => parseProvidersConfig(file([...ok, line]));
+    expect(lifetime("maxTokenLifetime: 10m").providers[0]?.maxTokenLifetimeSeconds).toBe(600);
+    expect(lifetime("maxTokenLifetime: 8784h").providers[0]?.maxTokenLifetimeSeconds).toBe(366 * 86400);
+    expect(parseProvidersConfig(file(ok)).providers[0]).not.toHaveProperty("maxTokenLifetimeSeconds");
+    expect(errorsOf(lifetime("maxTokenLifetime: 30s"))).toEqual([expect.stringMatching(/^6:\d+ maxTokenLifetime "30s" must be a whole number of seconds from 60 \(1m\) to 31622400 \(8784h\)/)]);
+    expect(errorsOf(lifetime("maxTokenLifetime: 9000h"))[0]).toMatch(/maxTokenLifetime "9000h" must be/);
+    expect(errorsOf(lifetime("maxTokenLifetime: forever"))[0]).toMatch(/maxTokenLifetime "forever" must be a duration like "24h"/);
+    expect(errorsOf(lifetime("maxTokenLifetime: 86400"))[0]).toMatch(/maxTokenLifetime .*must be a string/);
+  });
+
   it("rejects wrong types without casting them", () => {
     expect(errorsOf(parseProvidersConfig(file(["name: 123", ...ok.slice(1)])))).toEqual([expect.stringMatching(/^2:11 name must be a string/)]);
     expect(errorsOf(parseProvidersConfig(file([...ok.slice(0, 2), "audiences: registry.example.com"])))[0]).toMatch(/^4:16 audiences must be a list/);

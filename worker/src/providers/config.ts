@@ -23,6 +23,7 @@ import {
 } from "./validate.ts";
 import { compileCondition, type ConditionIssue, type ConditionKind } from "../policy/condition.ts";
 import { parseGoDuration } from "./duration.ts";
+import { maxTokenLifetimeProblem } from "./token-lifetime.ts";
 import { oversizedValues, textSizeProblem } from "./size-limits.ts";
 
 export interface Diagnostic {
@@ -42,7 +43,7 @@ export interface ConfigResult {
 }
 
 export const TOP_LEVEL_KEYS = ["providers", "server", "token"] as const;
-export const PROVIDER_KEYS = ["name", "description", "issuer", "oidcDiscoveryURL", "staticKeys", "jwks", "audiences", "authn", "authz", "refresh"] as const;
+export const PROVIDER_KEYS = ["name", "description", "issuer", "oidcDiscoveryURL", "staticKeys", "jwks", "audiences", "authn", "authz", "refresh", "maxTokenLifetime"] as const;
 type ProviderKey = (typeof PROVIDER_KEYS)[number];
 
 export function formatDiagnostic(d: Diagnostic, severity: "error" | "warning"): string {
@@ -247,6 +248,18 @@ function readRefresh(r: Reporter, pair: Pair<Scalar, unknown>): number | undefin
   return seconds;
 }
 
+function readMaxTokenLifetime(r: Reporter, pair: Pair<Scalar, unknown>): number | undefined {
+  const text = readString(r, pair, 'maxTokenLifetime (a duration like "24h" or "90m")');
+  if (text === undefined) return undefined;
+  const seconds = parseGoDuration(text);
+  const problem = seconds === undefined ? "must be a duration like \"24h\", \"90m\" or \"3600s\"" : maxTokenLifetimeProblem(seconds);
+  if (problem !== undefined) {
+    r.error(valueNode(pair), `maxTokenLifetime ${JSON.stringify(text)} ${problem}`);
+    return undefined;
+  }
+  return seconds;
+}
+
 interface Fields {
   name?: string;
   description?: string;
@@ -257,6 +270,7 @@ interface Fields {
   authn?: string;
   authz?: string;
   refreshSeconds?: number;
+  maxTokenLifetimeSeconds?: number;
 }
 
 /** Reads one `providers[]` entry; returns undefined if it has errors (already reported). */
@@ -289,6 +303,9 @@ function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig
         break;
       case "refresh":
         f.refreshSeconds = readRefresh(r, pair);
+        break;
+      case "maxTokenLifetime":
+        f.maxTokenLifetimeSeconds = readMaxTokenLifetime(r, pair);
         break;
     }
   }
@@ -341,6 +358,7 @@ function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig
     ...(f.authn !== undefined && { authn: f.authn }),
     ...(f.authz !== undefined && { authz: f.authz }),
     refreshSeconds: seen.has("refresh") ? (f.refreshSeconds ?? 0) : DEFAULT_REFRESH_SECONDS,
+    ...(f.maxTokenLifetimeSeconds !== undefined && { maxTokenLifetimeSeconds: f.maxTokenLifetimeSeconds }),
   };
   // The same gate the D1 store applies to what it reads back.
   const checked = validateProviderConfig(config);

@@ -29,4 +29,10 @@ export interface ProviderConfig {
    * `refresh: false` gives 0 = no refresh tokens). The server caps it at REFRESH_TOKEN_MAX_SECONDS.
    */
   readonly refreshSeconds: number;
+  /**
+   * Longest accepted workload-token lifetime in seconds, `exp - iat` (YAML
+   * `maxTokenLifetime: 24h`). Absent = 24 h (providers/token-lifetime.ts), so
+   * configs stored before the field existed keep loading.
+   */
+  readonly maxTokenLifetimeSeconds?: number;
 }

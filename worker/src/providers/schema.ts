@@ -17,6 +17,7 @@ const condition = (what: string) => ({
 });
 
 const url = { type: "string", pattern: "^https?://" };
+const GO_DURATION = "^([0-9]*\\.?[0-9]+(ns|us|µs|μs|ms|s|m|h))+$";
 
 export const providersConfigSchema = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
@@ -62,6 +63,11 @@ export const providersConfigSchema = {
           },
           authn: condition("sees service and claims."),
           authz: condition("sees service, claims and scope (type, name, action, class); evaluated per action."),
+          maxTokenLifetime: {
+            type: "string",
+            pattern: GO_DURATION,
+            description: "Longest accepted workload-token lifetime, exp - iat (exp - now without iat); Go duration from 1m to 8784h, default 24h.",
+          },
           refresh: {
             description: "Refresh tokens: false for none, or a lifetime (Go duration, default 1h).",
             oneOf: [
@@ -69,7 +75,7 @@ export const providersConfigSchema = {
               {
                 type: "object",
                 additionalProperties: false,
-                properties: { lifetime: { type: "string", pattern: "^([0-9]*\\.?[0-9]+(ns|us|µs|μs|ms|s|m|h))+$" } },
+                properties: { lifetime: { type: "string", pattern: GO_DURATION } },
               },
             ],
           },

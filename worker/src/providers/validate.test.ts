@@ -20,6 +20,7 @@ function stored(changes: Record<string, unknown>): unknown {
 describe("validateProviderConfig", () => {
   it("accepts a normalized config as stored", () => {
     expect(validateProviderConfig(stored({}))).toEqual({ ok: true, config: valid });
+    expect(validateProviderConfig(stored({ maxTokenLifetimeSeconds: 600 }))).toEqual({ ok: true, config: { ...valid, maxTokenLifetimeSeconds: 600 } });
   });
 
   it.each([
@@ -37,6 +38,9 @@ describe("validateProviderConfig", () => {
     ["a non-string condition", { authn: true }, /authn must be a non-empty CEL string/],
     ["a refresh lifetime out of bounds", { refreshSeconds: 5 }, /refreshSeconds must be 0 or/],
     ["a fractional refresh lifetime", { refreshSeconds: 3600.5 }, /refreshSeconds/],
+    ["a max token lifetime under a minute", { maxTokenLifetimeSeconds: 59 }, /maxTokenLifetimeSeconds must be a whole number of seconds from 60/],
+    ["a max token lifetime over a year", { maxTokenLifetimeSeconds: 367 * 86400 }, /maxTokenLifetimeSeconds must be/],
+    ["a max token lifetime as a string", { maxTokenLifetimeSeconds: "24h" }, /maxTokenLifetimeSeconds must be/],
   ])("rejects %s", (_label, changes, expected) => {
     const result = validateProviderConfig(Array.isArray(changes) ? changes : stored(changes));
     expect(result.ok).toBe(false);

@@ -6,6 +6,7 @@
 import type { ProviderConfig } from "./model.ts";
 import { checkIssuerUrl } from "../identity/issuer-url.ts";
 import { MAX_CONDITION_LENGTH } from "../policy/static-check.ts";
+import { maxTokenLifetimeProblem } from "./token-lifetime.ts";
 
 /** The provider name is the Basic-auth username, so no `:`; lowercase so it reads the same in logs and configs. */
 export const PROVIDER_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -90,7 +91,7 @@ export function jwkProblem(jwk: unknown): string | undefined {
 
 export type ValidateResult = { readonly ok: true; readonly config: ProviderConfig } | { readonly ok: false; readonly error: string };
 
-const CONFIG_KEYS = new Set(["name", "description", "issuer", "keys", "audiences", "authn", "authz", "refreshSeconds"]);
+const CONFIG_KEYS = new Set(["name", "description", "issuer", "keys", "audiences", "authn", "authz", "refreshSeconds", "maxTokenLifetimeSeconds"]);
 
 function fail(error: string): ValidateResult {
   return { ok: false, error };
@@ -139,7 +140,7 @@ export function validateProviderConfig(value: unknown): ValidateResult {
   if (!isRecord(value)) return fail("provider config is not a JSON object");
   const unknown = Object.keys(value).filter((k) => !CONFIG_KEYS.has(k));
   if (unknown.length > 0) return fail(`unknown fields: ${unknown.join(", ")}`);
-  const { name, description, issuer, keys, audiences, authn, authz, refreshSeconds } = value;
+  const { name, description, issuer, keys, audiences, authn, authz, refreshSeconds, maxTokenLifetimeSeconds } = value;
   if (typeof name !== "string" || !PROVIDER_NAME_PATTERN.test(name)) return fail(`name ${JSON.stringify(name)} does not match ${PROVIDER_NAME_PATTERN.source}`);
   if (description !== undefined && !isBoundedString(description)) return fail(`description must be a non-empty string of at most ${MAX_FIELD_LENGTH} characters`);
   if (typeof issuer !== "string") return fail("issuer must be a string");
@@ -159,6 +160,10 @@ export function validateProviderConfig(value: unknown): ValidateResult {
     (refreshSeconds !== 0 && (refreshSeconds < MIN_REFRESH_SECONDS || refreshSeconds > MAX_REFRESH_SECONDS))
   ) {
     return fail(`refreshSeconds must be 0 or an integer from ${MIN_REFRESH_SECONDS} to ${MAX_REFRESH_SECONDS}`);
+  }
+  if (maxTokenLifetimeSeconds !== undefined) {
+    const problem = maxTokenLifetimeProblem(maxTokenLifetimeSeconds);
+    if (problem !== undefined) return fail(`maxTokenLifetimeSeconds ${problem}`);
   }
   // Every field was checked above; this narrows the checked JSON to the model.
   return { ok: true, config: value as unknown as ProviderConfig };

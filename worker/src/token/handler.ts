@@ -162,6 +162,7 @@ async function identify(request: TokenRequest, settings: Settings, env: Env, ctx
   if ("kind" in provider) return provider;
   const identity = await verifyWorkloadToken(request.token, provider.config, {
     service: request.service,
+    ...(settings.allowedServices !== undefined && { allowedServices: settings.allowedServices }),
     kv: env.JWKS_CACHE,
     allowHttpLoopback: settings.allowHttpLoopbackIssuers,
     waitUntil: (p) => ctx.waitUntil(p),
