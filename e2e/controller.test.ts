@@ -191,7 +191,7 @@ describe("the kubelet credential provider", () => {
       serviceAccountAnnotations: {},
     });
     return new Promise((resolve, reject) => {
-      const child = spawn("npm", ["run", "-s", "credential-provider", "--", "--username", "cluster-jwks"], { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn("npm", ["run", "-s", "credential-provider", "--", "--registry", registry.host, "--username", "cluster-jwks"], { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

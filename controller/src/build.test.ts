@@ -24,7 +24,7 @@ describe("build.mjs bundles", () => {
   });
 
   it("the credential provider", async () => {
-    const child = run(process.execPath, [join(outdir, "credential-provider.mjs"), "--username", "u"]);
+    const child = run(process.execPath, [join(outdir, "credential-provider.mjs"), "--registry", "r.example", "--username", "u"]);
     child.child.stdin?.end("{}");
     await expect(child).rejects.toMatchObject({ code: 1, stdout: "", stderr: 'jwt-registry-auth-credential-provider: unsupported apiVersion undefined; expected credentialprovider.kubelet.k8s.io/v1\n' });
   });

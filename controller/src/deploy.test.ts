@@ -57,6 +57,8 @@ describe("deploy/", () => {
     const provider = one("credential-provider-config.yaml", "CredentialProviderConfig")["providers"][0];
     expect(provider).toMatchObject({ name: "jwt-registry-auth-credential-provider", apiVersion: "credentialprovider.kubelet.k8s.io/v1" });
     expect(parseProviderArgs(provider.args, {}).username).toBe("kubernetes");
+    // The plugin refuses images off its --registry list; the kubelet should send it no others.
+    expect(parseProviderArgs(provider.args, {}).registries).toEqual(provider.matchImages);
     expect(provider.tokenAttributes).toEqual({
       serviceAccountTokenAudience: "https://registry.example.com",
       cacheType: "Token",

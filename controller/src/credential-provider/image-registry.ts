@@ -15,3 +15,8 @@ export function registryOf(image: string): string | undefined {
   if (!HOST.test(host) || !PATH.test(path)) return undefined;
   return host.toLowerCase();
 }
+
+/** A `--registry` value as the registry host registryOf gives (lowercase host[:port]), or undefined if it isn't one. */
+export function registryHost(text: string): string | undefined {
+  return HOST.test(text) ? text.toLowerCase() : undefined;
+}

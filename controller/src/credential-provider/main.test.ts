@@ -52,7 +52,7 @@ const request = (extra: Record<string, unknown> = {}): string =>
 
 describe("npm run -s credential-provider", () => {
   it("prints only the CredentialProviderResponse on stdout", async () => {
-    const { code, stdout, stderr } = await run(["--username", "cluster-a"], request());
+    const { code, stdout, stderr } = await run(["--registry", "127.0.0.1:5000", "--username", "cluster-a"], request());
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(stdout.endsWith("\n")).toBe(true);
@@ -63,15 +63,24 @@ describe("npm run -s credential-provider", () => {
   });
 
   it("reads the username from the environment or the ServiceAccount annotation", async () => {
-    const fromEnv = await run([], request(), { JWT_REGISTRY_AUTH_USERNAME: "env-provider" }, "bin");
+    const fromEnv = await run(["--registry", "127.0.0.1:5000"], request(), { JWT_REGISTRY_AUTH_USERNAME: "env-provider" }, "bin");
     expect(JSON.parse(fromEnv.stdout).auth["127.0.0.1:5000"].username).toBe("env-provider");
-    const fromAnnotation = await run(["--username", "flag"], request({ serviceAccountAnnotations: { "jwt-registry-auth.io/provider": "annotated" } }), {}, "bin");
+    const fromAnnotation = await run(["--registry=127.0.0.1:5000", "--username", "flag"], request({ serviceAccountAnnotations: { "jwt-registry-auth.io/provider": "annotated" } }), {}, "bin");
     expect(JSON.parse(fromAnnotation.stdout).auth["127.0.0.1:5000"].username).toBe("annotated");
   });
 
+  it("refuses an image on a registry it was not given, sending no token", async () => {
+    const { code, stdout, stderr } = await run(["--registry", "registry.example.com", "--username", "u"], request({ image: "evil.example/team-a/app:v1" }), {}, "bin");
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toBe("jwt-registry-auth-credential-provider: image registry evil.example is not one this provider serves (registry.example.com); no credentials given\n");
+    expect(stderr).not.toContain(token.slice(0, 16));
+  });
+
   it.each([
-    { what: "malformed JSON", via: "npm", stdin: `{"serviceAccountToken": "${"x".repeat(10)}`, args: [], exitCode: 1, message: "request is not valid JSON" },
-    { what: "a request without a token", via: "bin", stdin: JSON.stringify({ apiVersion: "credentialprovider.kubelet.k8s.io/v1", kind: "CredentialProviderRequest", image: "127.0.0.1:5000/a" }), args: ["--username", "u"], exitCode: 1, message: "serviceAccountToken is missing" },
+    { what: "malformed JSON", via: "npm", stdin: `{"serviceAccountToken": "${"x".repeat(10)}`, args: ["--registry", "127.0.0.1:5000"], exitCode: 1, message: "request is not valid JSON" },
+    { what: "a request without a token", via: "bin", stdin: JSON.stringify({ apiVersion: "credentialprovider.kubelet.k8s.io/v1", kind: "CredentialProviderRequest", image: "127.0.0.1:5000/a" }), args: ["--registry", "127.0.0.1:5000", "--username", "u"], exitCode: 1, message: "serviceAccountToken is missing" },
+    { what: "no --registry", via: "bin", stdin: "{}", args: ["--username", "u"], exitCode: 2, message: "--registry is required" },
     { what: "an unknown flag", via: "bin", stdin: "{}", args: ["--nope"], exitCode: 2, message: "Unknown option '--nope'" },
   ] as const)("on $what: exit $exitCode, one line on stderr, nothing on stdout", async ({ via, stdin, args, exitCode, message }) => {
     const { code, stdout, stderr } = await run([...args], stdin, {}, via);

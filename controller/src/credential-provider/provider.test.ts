@@ -9,7 +9,7 @@ const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString("bas
 const jwt = (claims: Record<string, unknown>): string => `${b64({ alg: "RS256", kid: "k" })}.${b64(claims)}.c2ln`;
 const token = jwt({ iss: "https://cluster", sub: "system:serviceaccount:team-a:app", aud: ["https://r.example"], exp: nowSeconds + 3600, iat: nowSeconds });
 
-const options: ProviderOptions = { username: "cluster-a", usernameAnnotation: PROVIDER_ANNOTATION, cacheKeyType: "Registry", registries: [], cacheMarginSeconds: 60 };
+const options: ProviderOptions = { username: "cluster-a", usernameAnnotation: PROVIDER_ANNOTATION, cacheKeyType: "Registry", registries: ["r.example:5000"], cacheMarginSeconds: 60 };
 const request = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
   apiVersion: "credentialprovider.kubelet.k8s.io/v1",
   kind: "CredentialProviderRequest",
@@ -61,9 +61,13 @@ describe("credentialResponse", () => {
     expect(() => credentialResponse(request(), { ...options, username: undefined }, NOW)).toThrow(/no username/);
   });
 
-  it("refuses registries it was not told to serve", () => {
-    expect(() => credentialResponse(request(), { ...options, registries: ["other.example"] }, NOW)).toThrow(/not one this provider serves/);
-    expect(credentialResponse(request(), { ...options, registries: ["r.example:5000"] }, NOW).auth).toHaveProperty(["r.example:5000"]);
+  it("refuses registries it was not told to serve, and never serves any registry", () => {
+    expect(() => credentialResponse(request(), { ...options, registries: ["other.example"] }, NOW)).toThrow(/image registry r\.example:5000 is not one this provider serves \(other\.example\); no credentials given/);
+    // The same host on another port (or without one) is another registry.
+    expect(() => credentialResponse(request(), { ...options, registries: ["r.example"] }, NOW)).toThrow(/not one this provider serves/);
+    expect(() => credentialResponse(request({ image: "ubuntu:22.04" }), options, NOW)).toThrow(/image registry docker\.io is not one/);
+    expect(() => credentialResponse(request(), { ...options, registries: [] }, NOW)).toThrow(/no registry configured/);
+    expect(credentialResponse(request(), { ...options, registries: ["other.example", "r.example:5000"] }, NOW).auth).toHaveProperty(["r.example:5000"]);
   });
 
   it("never puts the token in an error", () => {
@@ -86,10 +90,25 @@ describe("parseProviderArgs", () => {
       registries: ["r.example"],
       cacheMarginSeconds: 120,
     });
-    expect(parseProviderArgs(["--username", "flag-user"], { JWT_REGISTRY_AUTH_USERNAME: "env-user" }).username).toBe("flag-user");
+    expect(parseProviderArgs(["--registry", "r.example", "--username", "flag-user"], { JWT_REGISTRY_AUTH_USERNAME: "env-user" }).username).toBe("flag-user");
   });
 
-  it.each([[["--cache-key-type", "Pod"]], [["--cache-margin", "soon"]], [["--bogus"]]])("rejects %j", (argv) => {
+  it("takes registries repeated or comma-separated", () => {
+    expect(parseProviderArgs(["--registry", "a.example,B.example:5000", "--registry", "127.0.0.1:5000", "--registry", "a.example"], {}).registries).toEqual(["a.example", "b.example:5000", "127.0.0.1:5000"]);
+  });
+
+  it.each([
+    [[], /--registry is required/],
+    [["--username", "u"], /--registry is required/],
+    [["--registry", "https://r.example"], /"https:\/\/r\.example" is not a registry host\[:port\]/],
+    [["--registry", "r.example/team"], /is not a registry host/],
+    [["--registry", "*.example.com"], /is not a registry host/],
+    [["--registry", "r.example,"], /"" is not a registry host/],
+    [["--registry", "r.example", "--cache-key-type", "Pod"], /--cache-key-type/],
+    [["--registry", "r.example", "--cache-margin", "soon"], /--cache-margin/],
+    [["--bogus"], /Unknown option/],
+  ])("rejects %j", (argv, message) => {
     expect(() => parseProviderArgs(argv, {})).toThrow(ProviderError);
+    expect(() => parseProviderArgs(argv, {})).toThrow(message);
   });
 });

@@ -21,7 +21,7 @@ export interface ProviderOptions {
   /** The ServiceAccount annotation naming the provider. */
   readonly usernameAnnotation: string;
   readonly cacheKeyType: CacheKeyType;
-  /** Registries served; empty = whatever registry the image is on. */
+  /** Registries served (at least one): an image on any other is refused before the token is read. */
   readonly registries: readonly string[];
   /** Subtracted from the token's remaining lifetime for `cacheDuration`, so the kubelet never uses it at the last second. */
   readonly cacheMarginSeconds: number;
@@ -58,7 +58,9 @@ export function credentialResponse(request: unknown, options: ProviderOptions, n
   if (typeof image !== "string" || image === "") throw new ProviderError("image is missing");
   const registry = registryOf(image);
   if (registry === undefined) throw new ProviderError(`image ${JSON.stringify(image)} is not a valid image reference`);
-  if (options.registries.length > 0 && !options.registries.includes(registry)) throw new ProviderError(`image registry ${registry} is not one this provider serves (${options.registries.join(", ")})`);
+  // Never "any registry": the kubelet's matchImages is the only other gate, and one wildcard there would send the pod's token anywhere.
+  if (options.registries.length === 0) throw new ProviderError("no registry configured: pass --registry HOST");
+  if (!options.registries.includes(registry)) throw new ProviderError(`image registry ${registry} is not one this provider serves (${options.registries.join(", ")}); no credentials given`);
   const token = request["serviceAccountToken"];
   if (typeof token !== "string" || token === "") throw new ProviderError("serviceAccountToken is missing: set tokenAttributes.serviceAccountTokenAudience in the kubelet's CredentialProviderConfig");
   const annotations = request["serviceAccountAnnotations"] ?? {};
