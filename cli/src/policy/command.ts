@@ -21,7 +21,11 @@ Run 'jwt-registry-auth policy <command> --help' for a command's options.`;
 
 const VALIDATE_HELP = `Usage: jwt-registry-auth policy validate FILE
 
-Checks FILE (YAML) and prints every error and warning as file:line:column.
+Checks FILE (YAML) and prints every error and warning as file:line:column:
+sizes first (the file at most 1 MiB, each field within its limit), then the
+fields and the CEL conditions. Warnings include policy hazards (negated action
+checks, unanchored matches(), negated membership over claims), each with its
+safe form; see docs/policy.md, "Fail-closed patterns".
 Exit status: 0 valid (warnings allowed), 1 errors, 2 usage.`;
 
 const APPLY_HELP = `Usage: jwt-registry-auth policy apply FILE (--local|--remote) [options]
