@@ -6,6 +6,7 @@ export * from "./process.ts";
 export * from "./debian.ts";
 export * from "./registry.ts";
 export * from "./wrangler.ts";
+export * from "./tls-refusing-front.ts";
 export * from "./image.ts";
 export * from "./skopeo.ts";
 export * from "./docker-config.ts";

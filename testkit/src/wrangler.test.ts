@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { connect } from "node:net";
 import { applyD1Migrations, dotenvText, startWrangler, type WranglerWorker } from "./wrangler.ts";
+import { GO_PLAIN_HTTP_TLS_ANSWER } from "./tls-refusing-front.ts";
 import { makeTempDir, removeDir } from "./temp-dir.ts";
 
 const config = fileURLToPath(new URL("./fixtures/echo-worker/wrangler.toml", import.meta.url));
@@ -45,11 +47,27 @@ describe("startWrangler", () => {
     expect(await (await fetch(`${worker.url}/greetings`)).json()).toEqual([{ text: "hello from a migration" }]);
   });
 
+  // docker and skopeo probe HTTPS first; workerd alone stalls the ClientHello until their 10 s TLS timeout.
+  it("answers a TLS ClientHello on its URL as Distribution does, at once", async () => {
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const socket = connect(worker.port, "127.0.0.1", () => socket.write(Buffer.from("16030100c8010000c40303", "hex")));
+      socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+      socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+      socket.on("error", reject);
+      setTimeout(() => socket.destroy(), 3000).unref();
+    });
+    expect(answer).toBe(GO_PLAIN_HTTP_TLS_ANSWER);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it("stop() ends wrangler and its workerd children", async () => {
-    const { url, pid } = worker;
+    const { url, workerdUrl, pid } = worker;
     await worker.stop();
     expect(() => process.kill(-pid, 0)).toThrow(/ESRCH/);
     await expect(fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    await expect(fetch(`${workerdUrl}/healthz`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
   });
 
   it("a build error fails at once with wrangler's output", async () => {

@@ -6,6 +6,11 @@
  * lines): unlike `--var KEY:VALUE` it carries multi-line PEMs intact, and unlike
  * a `.dev.vars` beside the config it is private to this run. With `--env-file`
  * wrangler does not read `.dev.vars`, so a developer's own file never leaks in.
+ *
+ * Clients reach it through the TLS-refusing front (tls-refusing-front.ts), as
+ * they reach `npm start`: docker and skopeo then talk to the Worker directly,
+ * the way they talk to Distribution, while workerd itself listens on a port of
+ * its own that only the front uses.
  */
 import { chmodSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
@@ -13,6 +18,7 @@ import { freePort } from "./ports.ts";
 import { answers, runCommand, startProcess, waitUntil, type CommandResult } from "./process.ts";
 import { REPO_ROOT } from "./repo-root.ts";
 import { makeTempDir, removeDir } from "./temp-dir.ts";
+import { startTlsRefusingFront } from "./tls-refusing-front.ts";
 
 const WRANGLER = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
@@ -68,6 +74,7 @@ export interface WranglerOptions {
   readonly vars?: Readonly<Record<string, string>>;
   /** An extra dotenv file loaded before `vars` (which win). */
   readonly envFile?: string;
+  /** The port clients use (the front's); default: a free one. */
   readonly port?: number;
   /** The path polled until it answers 200 (default `/healthz`). */
   readonly readyPath?: string;
@@ -75,9 +82,11 @@ export interface WranglerOptions {
 }
 
 export interface WranglerWorker {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT`: the front, what clients use. */
   readonly url: string;
   readonly port: number;
+  /** workerd's own `http://127.0.0.1:PORT` behind the front (it stalls a TLS ClientHello). */
+  readonly workerdUrl: string;
   /** wrangler's PID, also its process group (workerd runs in it). */
   readonly pid: number;
   /** wrangler's output, including the Worker's console logs. */
@@ -85,7 +94,8 @@ export interface WranglerWorker {
   stop(): Promise<void>;
 }
 
-async function startOnce(options: WranglerOptions, port: number): Promise<WranglerWorker> {
+async function startOnce(options: WranglerOptions, workerdPort: number): Promise<WranglerWorker> {
+  const front = await startTlsRefusingFront({ port: options.port ?? 0, targetPort: workerdPort });
   const dir = makeTempDir("wrangler");
   const envFile = join(dir, "settings.env");
   writeFileSync(envFile, dotenvText(options.vars ?? {}), { mode: 0o600 });
@@ -98,7 +108,7 @@ async function startOnce(options: WranglerOptions, port: number): Promise<Wrangl
     "--ip",
     "127.0.0.1",
     "--port",
-    String(port),
+    String(workerdPort),
     "--inspector-port",
     String(await freePort()),
     "--persist-to",
@@ -111,25 +121,27 @@ async function startOnce(options: WranglerOptions, port: number): Promise<Wrangl
   ];
   const child = startProcess({ command: process.execPath, args, logFile: join(dir, "wrangler.log"), cwd: REPO_ROOT, env: wranglerEnv() });
   let finalLogs: string | undefined;
-  const url = `http://127.0.0.1:${port}`;
+  const workerdUrl = `http://127.0.0.1:${workerdPort}`;
   const worker: WranglerWorker = {
-    url,
-    port,
+    url: front.url,
+    port: front.port,
+    workerdUrl,
     pid: child.pid,
     logs: () => finalLogs ?? child.logs(),
     async stop() {
+      await front.close();
       await child.stop();
       finalLogs ??= child.logs();
       removeDir(dir);
     },
   };
   try {
-    // Its own "Ready on" line first (another server could answer on that port), then the ready path.
-    await waitUntil(async () => child.logs().includes(`Ready on ${url}`) && (await answers(`${url}${options.readyPath ?? "/healthz"}`, [200])), {
+    // Its own "Ready on" line first (another server could answer on that port), then the ready path through the front.
+    await waitUntil(async () => child.logs().includes(`Ready on ${workerdUrl}`) && (await answers(`${front.url}${options.readyPath ?? "/healthz"}`, [200])), {
       timeoutMs: options.readyTimeoutMs ?? 60_000,
       intervalMs: 250,
       process: child,
-      what: `wrangler dev ${options.config} on ${url}`,
+      what: `wrangler dev ${options.config} on ${workerdUrl} (front ${front.url})`,
       // wrangler keeps running (waiting for a fix) after a build error: give up at once.
       failure: () => (/Build failed|\[ERROR\]/.test(child.logs()) ? "wrangler reported an error" : undefined),
     });
@@ -140,9 +152,8 @@ async function startOnce(options: WranglerOptions, port: number): Promise<Wrangl
   return worker;
 }
 
-/** Starts `wrangler dev` and waits until the ready path answers 200. Start failures carry wrangler's output. */
+/** Starts `wrangler dev` behind its front and waits until the ready path answers 200. Start failures carry wrangler's output. */
 export async function startWrangler(options: WranglerOptions): Promise<WranglerWorker> {
-  if (options.port !== undefined) return startOnce(options, options.port);
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(options, await freePort());
