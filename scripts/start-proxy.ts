@@ -1,6 +1,7 @@
 /**
  * `npm run start:proxy`: the registry auth proxy on http://127.0.0.1:8788 (PORT
- * overrides) under `wrangler dev`, until Ctrl-C.
+ * overrides) under `wrangler dev`, until Ctrl-C, behind the front that lets
+ * docker and skopeo reach it directly (wrangler-dev-front.ts).
  *
  * Settings come from the environment, then `proxy-worker/.dev.vars`, then
  * defaults that fit `npm start` (the token server on 127.0.0.1:8787):
@@ -13,11 +14,11 @@
  *   PUBLIC_URL, UPSTREAM_ALLOW_INSECURE_REALM, UPSTREAM_ALLOW_INSECURE_REDIRECTS   optional (docs/proxy.md)
  * Only these names are passed to the Worker, through a private env file (never argv).
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runWranglerDevBehindFront } from "./wrangler-dev-front.ts";
 
 const SETTINGS = [
   "UPSTREAM_URL",
@@ -76,24 +77,19 @@ const envFile = join(dir, "settings.env");
 writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
 
 const args = [
-  "node_modules/wrangler/bin/wrangler.js",
-  "dev",
   "--config",
   "proxy-worker/wrangler.toml",
-  "--ip",
-  "127.0.0.1",
-  "--port",
-  port,
   // With --env-file wrangler skips .dev.vars, so it is passed first and the file above wins over it.
   ...(devVars !== "" ? ["--env-file", devVarsPath] : []),
   "--env-file",
   envFile,
 ];
 console.log(`Registry auth proxy: http://127.0.0.1:${port}  (service ${fromEnv("TOKEN_SERVICE") ?? (inDevVars("TOKEN_SERVICE") ? "from proxy-worker/.dev.vars" : defaults["TOKEN_SERVICE"])})`);
-const dev = spawn(process.execPath, args, { cwd: root, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" }, stdio: "inherit" });
-const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
-dev.on("exit", (code) => {
-  cleanup();
-  process.exit(code ?? 0);
+await runWranglerDevBehindFront({
+  root,
+  port: Number(port),
+  args,
+  env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+  name: "start:proxy",
+  onExit: () => rmSync(dir, { recursive: true, force: true }),
 });

@@ -4,15 +4,21 @@
  *   1. a development signing key + certificate (dev-keys/, .dev.vars) on first run;
  *   2. the D1 migrations applied to the local database;
  *   3. examples/providers.yaml applied when no provider exists yet;
- *   4. `wrangler dev` on local D1/KV (.wrangler/state), until Ctrl-C.
+ *   4. `wrangler dev` on local D1/KV (.wrangler/state), until Ctrl-C, behind the
+ *      front that lets docker and skopeo reach it directly (wrangler-dev-front.ts).
  * The CLI does steps 1 and 3, exactly as an operator would run it.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, appendFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { runWranglerDevBehindFront } from "./wrangler-dev-front.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const port = process.env["PORT"] ?? "8787";
+if (!/^\d+$/.test(port)) {
+  console.error(`npm start: PORT must be a number, got ${JSON.stringify(port)}`);
+  process.exit(2);
+}
 const wrangler = ["node_modules/wrangler/bin/wrangler.js"];
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
 
@@ -46,6 +52,4 @@ if (providers === 0) {
 }
 
 console.log(`Token server: http://127.0.0.1:${port}/token  (registry rootcertbundle: dev-keys/signing-cert.pem)`);
-const dev = spawn(process.execPath, [...wrangler, "dev", "--ip", "127.0.0.1", "--port", port], { cwd: root, env, stdio: "inherit" });
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => dev.kill(signal));
-dev.on("exit", (code) => process.exit(code ?? 0));
+await runWranglerDevBehindFront({ root, port: Number(port), args: [], env, name: "npm start" });
