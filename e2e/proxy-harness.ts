@@ -1,10 +1,9 @@
 /**
  * The registry auth proxy under `wrangler dev` for the e2e tests: started in
- * front of a real registry, reached through a relay that refuses TLS the way
- * Go's and Node's servers do, with its `proxy_request` log lines parsed.
+ * front of a real registry, reached by clients exactly as `npm run start:proxy`
+ * is (the front of testkit's startWrangler), with its `proxy_request` log lines parsed.
  */
-import { connect, createServer, type AddressInfo, type Socket } from "node:net";
-import { makeTempDir, removeDir, startWrangler, waitUntil, type Registry, type TokenServer, type WranglerWorker } from "@jwt-registry-auth/testkit";
+import { freePort, makeTempDir, removeDir, startWrangler, waitUntil, type Registry, type TokenServer, type WranglerWorker } from "@jwt-registry-auth/testkit";
 
 /** A `proxy_request` log line of the proxy Worker (proxy-worker/src/log.ts). */
 export interface ProxyLogLine {
@@ -35,59 +34,9 @@ export async function logWhen(proxy: { log(): ProxyLogLine[] }, settled: (lines:
   return proxy.log();
 }
 
-/**
- * skopeo and docker try HTTPS first on an insecure registry and fall back to
- * HTTP when the server answers the TLS ClientHello with plain HTTP, as Go's and
- * Node's servers do at once. workerd under `wrangler dev` instead waits for
- * more bytes until the client's 10 s TLS timeout (skopeo then falls back;
- * docker gives up). This relay in front of the proxy's port answers a
- * ClientHello the way those servers do and otherwise passes the TCP stream
- * through untouched, so the proxy sees exactly the bytes the client sent.
- * It listens before it knows its target, so the proxy can be told its public
- * URL (the relay's) when it starts.
- */
-async function startTlsRefusingRelay(): Promise<{ host: string; target(port: number): void; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let targetPort: number | undefined;
-  const server = createServer((client) => {
-    sockets.add(client);
-    client.on("close", () => sockets.delete(client));
-    client.on("error", () => client.destroy());
-    client.once("data", (first: Buffer) => {
-      if (first[0] === 0x16 || targetPort === undefined) {
-        client.end("HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n");
-        return;
-      }
-      const upstream = connect(targetPort, "127.0.0.1");
-      sockets.add(upstream);
-      upstream.on("close", () => {
-        sockets.delete(upstream);
-        client.destroy();
-      });
-      upstream.on("error", () => client.destroy());
-      client.on("close", () => upstream.destroy());
-      upstream.write(first);
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    target: (port) => {
-      targetPort = port;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 export interface Proxy {
   readonly worker: WranglerWorker;
-  /** What clients use: `127.0.0.1:PORT` of the relay in front of the proxy. */
+  /** What clients use: `127.0.0.1:PORT`. */
   readonly host: string;
   readonly url: string;
   log(): ProxyLogLine[];
@@ -100,41 +49,40 @@ export interface ProxyOptions {
   /** TOKEN_SERVICE: what clients ask the token server for. */
   readonly service: string;
   readonly credentials?: { readonly username: string; readonly password: string };
-  /** Set PUBLIC_URL to the relay's URL, as an operator sets it to the proxy's public address. */
+  /** Set PUBLIC_URL to the proxy's URL, as an operator sets it to the proxy's public address. */
   readonly publicUrl?: boolean;
 }
 
 export async function startProxy(options: ProxyOptions): Promise<Proxy> {
   const persistTo = makeTempDir("proxy-state");
-  const relay = await startTlsRefusingRelay();
+  // Chosen first, so the proxy can be told its public URL when it starts.
+  const port = await freePort();
   let worker: WranglerWorker;
   try {
     worker = await startWrangler({
       config: "proxy-worker/wrangler.toml",
       persistTo,
+      port,
       vars: {
         UPSTREAM_URL: options.upstream.url,
         TOKEN_REALM: options.tokenServer.realm,
         TOKEN_SERVICE: options.service,
         TOKEN_ISSUER: options.tokenServer.tokenIssuer,
         TOKEN_JWKS_URL: `${options.tokenServer.url}/.well-known/jwks.json`,
-        ...(options.publicUrl === true && { PUBLIC_URL: `http://${relay.host}` }),
+        ...(options.publicUrl === true && { PUBLIC_URL: `http://127.0.0.1:${port}` }),
         ...(options.credentials && { UPSTREAM_USERNAME: options.credentials.username, UPSTREAM_PASSWORD: options.credentials.password }),
       },
     });
   } catch (error) {
-    await relay.close();
     removeDir(persistTo);
     throw error;
   }
-  relay.target(worker.port);
   return {
     worker,
-    host: relay.host,
-    url: `http://${relay.host}`,
+    host: `127.0.0.1:${worker.port}`,
+    url: worker.url,
     log: () => proxyLog(worker),
     async stop() {
-      await relay.close();
       await worker.stop();
       removeDir(persistTo);
     },
