@@ -1,4 +1,5 @@
 export * from "./oidc-issuer.ts";
+export * from "./claim-shapes/index.ts";
 export * from "./ports.ts";
 export * from "./temp-dir.ts";
 export * from "./redact.ts";

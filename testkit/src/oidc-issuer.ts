@@ -16,6 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { createPublicKey, randomUUID, type JsonWebKey as NodeJsonWebKey } from "node:crypto";
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type CryptoKey } from "jose";
+import { buildkiteClaims, circleciClaims, circleciIssuerPath, gitlabClaims, type BuildkiteTokenOptions, type CircleciTokenOptions, type GitlabTokenOptions } from "./claim-shapes/index.ts";
 
 export type IssuerAlg = "RS256" | "ES256";
 
@@ -35,6 +36,17 @@ export interface OidcIssuer {
   mint(claims: Record<string, unknown>, options?: MintOptions): Promise<string>;
   github(options?: GithubTokenOptions, mint?: MintOptions): Promise<string>;
   kubernetes(options: KubernetesTokenOptions, mint?: MintOptions): Promise<string>;
+  /** A GitLab CI ID token (claim-shapes/gitlab.ts); 1 h, a job's default timeout, unless `mint` says otherwise. */
+  gitlab(options?: GitlabTokenOptions, mint?: MintOptions): Promise<string>;
+  /** A Buildkite agent token (claim-shapes/buildkite.ts); 5 minutes. */
+  buildkite(options?: BuildkiteTokenOptions, mint?: MintOptions): Promise<string>;
+  /**
+   * A CircleCI token (claim-shapes/circleci.ts), 1 h, from this server's issuer
+   * for that organization: `circleciIssuer(orgId)`, shaped like CircleCI's
+   * `https://oidc.circleci.com/org/<org-id>` (own keys, like any path prefix).
+   */
+  circleci(options: CircleciTokenOptions, mint?: MintOptions): Promise<string>;
+  circleciIssuer(organizationId: string): string;
   /** Replaces the signing key; the JWKS then serves only the new key (plus `keepOld` ones). */
   rotate(keepOld?: boolean): Promise<void>;
   setDown(down: boolean): void;
@@ -282,6 +294,10 @@ export async function startOidcIssuer(options: IssuerOptions = {}): Promise<Oidc
     mint: (claims, m) => mintFor(main, claims, m),
     github: (gh, m) => mintFor(main, githubClaims(gh), m),
     kubernetes: (k8s, m) => mintFor(main, kubernetesClaims(k8s), m),
+    gitlab: (gl, m) => mintFor(main, gitlabClaims(gl), { expiresIn: 3600, ...m }),
+    buildkite: (bk, m) => mintFor(main, buildkiteClaims(bk), m),
+    circleci: async (cc, m) => mintFor(await tenantFor(`${basePath}${circleciIssuerPath(cc.organizationId)}`), circleciClaims(cc), { expiresIn: 3600, ...m }),
+    circleciIssuer: (organizationId) => `${origin}${basePath}${circleciIssuerPath(organizationId)}`,
     rotate: (keepOld) => rotateTenant(main, keepOld),
     setDown: (value) => {
       main.down = value;

@@ -1,0 +1,3 @@
+export * from "./gitlab.ts";
+export * from "./buildkite.ts";
+export * from "./circleci.ts";
