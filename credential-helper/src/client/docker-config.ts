@@ -1,15 +1,15 @@
 /**
  * Logging in and out by editing the docker config file directly, as `docker
  * login` does when there is no credential store: no daemon needed. Everything
- * the file holds besides our one `auths` entry is kept as it was; the file is
- * replaced atomically (temp file + rename) with mode 0600, and a file that is
- * not valid JSON is never overwritten.
+ * the file holds besides our one `auths` or `credHelpers` entry is kept as it
+ * was (see json-file.ts for how the file is written). containers' auth.json
+ * (podman, skopeo, buildah) has the same format.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync, fchmodSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { homedir } from "node:os";
-import { basename, dirname, join } from "node:path";
-import type { Env } from "./runner.ts";
+import { join } from "node:path";
+import type { Env } from "./env.ts";
+import { isJsonObject as isObject, JsonFileError, readJsonObject, writeJsonObject, type JsonObject } from "./json-file.ts";
 
 /** One `auths` entry as `docker login` writes it. */
 export interface DockerAuthEntry {
@@ -19,11 +19,8 @@ export interface DockerAuthEntry {
   readonly identitytoken?: string;
 }
 
-type JsonObject = Record<string, unknown>;
-
-export class DockerConfigError extends Error {
-  override readonly name = "DockerConfigError";
-}
+/** Every docker config failure, whether the file's content or the file system is at fault. */
+export const DockerConfigError = JsonFileError;
 
 /** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`: where docker and buildx look. */
 export function dockerConfigPath(env: Env, home: string = homedir()): string {
@@ -52,57 +49,17 @@ export function entryFingerprint(entry: { readonly auth?: unknown; readonly iden
   return createHash("sha256").update(`${field(entry.auth)}\n${field(entry.identitytoken)}`).digest("hex");
 }
 
-const isObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value);
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new DockerConfigError(`cannot read docker config ${path}: ${(error as Error).message}`);
-  }
-}
-
 /** The parsed config; `{}` when the file is missing or empty (as docker treats it). */
 export function readDockerConfig(path: string): JsonObject {
-  const text = readText(path);
-  if (text === undefined || text.trim() === "") return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new DockerConfigError(`docker config ${path} is not valid JSON (${(error as Error).message}); fix or remove it, it was not modified`);
+  const config = readJsonObject(path, "docker config");
+  for (const key of ["auths", "credHelpers"]) {
+    if (config[key] !== undefined && !isObject(config[key])) throw new DockerConfigError(`docker config ${path}: "${key}" must be an object; fix or remove it, it was not modified`);
   }
-  if (!isObject(parsed)) throw new DockerConfigError(`docker config ${path} must hold a JSON object; fix or remove it, it was not modified`);
-  if (parsed["auths"] !== undefined && !isObject(parsed["auths"])) {
-    throw new DockerConfigError(`docker config ${path}: "auths" must be an object; fix or remove it, it was not modified`);
-  }
-  return parsed;
+  return config;
 }
 
-/** Writes beside the target and renames over it, so a reader never sees half a file; follows a symlinked config as docker does. */
 export function writeDockerConfig(path: string, config: JsonObject): void {
-  let target = path;
-  try {
-    target = realpathSync(path);
-  } catch {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  }
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    const fd = openSync(temp, "wx", 0o600);
-    try {
-      fchmodSync(fd, 0o600); // the create mode is subject to the umask; make the result exact
-      writeSync(fd, JSON.stringify(config, null, "\t"));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, target);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw new DockerConfigError(`cannot write docker config ${target}: ${(error as Error).message}`);
-  }
+  writeJsonObject(path, config, "docker config");
 }
 
 export interface LoginResult {
@@ -140,5 +97,28 @@ export function removeLogin(path: string, host: string, fingerprint: string): Lo
   if (!isObject(entry) || entryFingerprint(entry) !== fingerprint) return "changed";
   const { [host]: _removed, ...rest } = auths;
   writeDockerConfig(path, { ...config, auths: rest });
+  return "removed";
+}
+
+/** The `credHelpers` value that names this project's helper (`docker-credential-jwt-registry-auth`). */
+export const HELPER_NAME = "jwt-registry-auth";
+
+/** Points `credHelpers[host]` at `helper`; `replaced` names what it pointed at before, if anything else. */
+export function addCredentialHelper(path: string, host: string, helper: string = HELPER_NAME): { readonly replaced?: string } {
+  const config = readDockerConfig(path);
+  const helpers = (config["credHelpers"] as JsonObject | undefined) ?? {};
+  const before = helpers[host];
+  writeDockerConfig(path, { ...config, credHelpers: { ...helpers, [host]: helper } });
+  return typeof before === "string" && before !== helper ? { replaced: before } : {};
+}
+
+/** Removes `credHelpers[host]` only while it still names `helper`. */
+export function removeCredentialHelper(path: string, host: string, helper: string = HELPER_NAME): LogoutResult {
+  const config = readDockerConfig(path);
+  const helpers = config["credHelpers"] as JsonObject | undefined;
+  if (helpers === undefined || helpers[host] === undefined) return "absent";
+  if (helpers[host] !== helper) return "changed";
+  const { [host]: _removed, ...rest } = helpers;
+  writeDockerConfig(path, { ...config, credHelpers: rest });
   return "removed";
 }

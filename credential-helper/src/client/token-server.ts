@@ -1,27 +1,30 @@
 /**
- * Finding the token server and trading the OIDC token for a refresh token,
- * exactly as `docker login` does against a Distribution token server:
- * `GET /v2/` → 401 `WWW-Authenticate: Bearer realm=…,service=…`, then
- * `GET realm?account=…&client_id=…&offline_token=true&service=…` with Basic
- * `provider:jwt` → `{…, refresh_token}`.
+ * Talking to the token server as `docker login` does against a Distribution
+ * token server: `GET realm?account=…&client_id=…&offline_token=true&service=…`
+ * with Basic `provider:jwt` for a refresh token, and a refresh-token or
+ * password grant for a registry token. Which realm and service to use comes
+ * from the registry's challenge, or from explicit settings — never a guess.
  */
-import { parseBearerChallenge } from "@jwt-registry-auth/protocol/www-authenticate";
 import { errorSummary, fetchWithRetry, type Fetch, type RetryOptions } from "./http.ts";
-import type { Registry } from "./inputs.ts";
+import type { RegistryChallenge } from "./challenge.ts";
+import { isLoopbackHost, type RegistryAddress } from "./registry-address.ts";
 
 export interface TokenEndpoint {
   readonly realm: URL;
+  /** The registry's token service: the `aud` of its registry tokens, and what a refresh token is bound to. */
   readonly service: string;
 }
 
-export type Discovery = { readonly found: true; readonly endpoint: TokenEndpoint } | { readonly found: false; readonly reason: string };
-
-/** How this client names itself to the token server, for its audit log. */
-export const CLIENT_ID = "jwt-registry-auth-action";
+/** How a client reaches the token server and names itself in its audit log. */
+export interface TokenClient {
+  readonly clientId: string;
+  readonly fetch?: Fetch;
+  readonly retry?: RetryOptions;
+}
 
 export class TokenServerError extends Error {
   override readonly name = "TokenServerError";
-  /** The token server answered and said no: the OIDC token (or its provider) is not accepted. */
+  /** The token server answered and said no: the credential (or its provider) is not accepted. */
   readonly refused: boolean;
   constructor(message: string, refused = false) {
     super(message);
@@ -29,49 +32,99 @@ export class TokenServerError extends Error {
   }
 }
 
-const isLoopback = (url: URL): boolean => url.hostname === "localhost" || url.hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+/** Settings that replace what the challenge says (the Action's inputs, the helper's config). */
+export interface EndpointOverrides {
+  readonly tokenServer?: URL;
+  readonly service?: string;
+}
 
-/**
- * The realm receives the workload JWT, so it must be at least as protected as
- * the registry: plain http only when the registry itself was named with http,
- * or on loopback.
- */
-function checkRealm(realm: URL, registry: Registry): void {
-  if (realm.protocol === "https:") return;
-  if (realm.protocol === "http:" && (registry.baseUrl.startsWith("http:") || isLoopback(realm))) return;
-  throw new TokenServerError(`refusing to send the OIDC token to ${realm.origin}: the token server must use https`);
+export type EndpointResolution = { readonly found: true; readonly endpoint: TokenEndpoint } | { readonly found: false; readonly reason: string };
+
+function describeChallenge(address: RegistryAddress, challenge: RegistryChallenge): string {
+  switch (challenge.kind) {
+    case "bearer":
+      return `${address.host}'s token challenge has ${challenge.realm === undefined ? "an unusable realm" : "no service"}`;
+    case "other":
+      return `${address.host} does not use token auth (it asks for ${challenge.scheme})`;
+    case "open":
+      return `GET ${challenge.baseUrl}/v2/ answered 200: ${address.host} asks for no credentials`;
+    case "unreadable":
+      return challenge.reason;
+  }
 }
 
 /**
- * Reads the registry's challenge. `tokenServer` (the input) replaces the realm;
- * the service still comes from the challenge when there is one, else it is the
- * registry host.
+ * The realm receives the workload JWT, so it must be at least as protected as
+ * the registry: plain http only when the registry itself answered over http,
+ * or on loopback.
  */
-export async function discoverTokenEndpoint(registry: Registry, tokenServer: URL | undefined, fetchImpl: Fetch = fetch, retry: RetryOptions = {}): Promise<Discovery> {
-  let header: string | null = null;
-  let failure: string | undefined;
-  try {
-    const response = await fetchWithRetry(fetchImpl, new URL("/v2/", registry.baseUrl), { headers: { Accept: "application/json" } }, retry);
-    await response.body?.cancel();
-    header = response.status === 401 ? response.headers.get("www-authenticate") : null;
-    if (header === null) failure = `GET ${registry.baseUrl}/v2/ answered ${response.status} without a token challenge`;
-  } catch (error) {
-    failure = `GET ${registry.baseUrl}/v2/ failed: ${(error as Error).message}`;
-  }
-  const challenge = header === null ? undefined : parseBearerChallenge(header);
-  if (header !== null && challenge === undefined) failure = `${registry.host} does not use token auth (WWW-Authenticate: ${header.slice(0, 100)})`;
+function checkRealm(realm: URL, challenge: RegistryChallenge): void {
+  if (realm.protocol === "https:") return;
+  const registryOverHttp = challenge.kind !== "unreadable" && challenge.baseUrl.startsWith("http:");
+  if (realm.protocol === "http:" && (registryOverHttp || isLoopbackHost(realm.hostname))) return;
+  throw new TokenServerError(`refusing to send the workload token to ${realm.origin}: the token server must use https`);
+}
 
-  let realm: URL;
-  if (tokenServer) realm = new URL(tokenServer);
-  else if (challenge) {
-    try {
-      realm = new URL(challenge.realm, registry.baseUrl);
-    } catch {
-      return { found: false, reason: `${registry.host}'s challenge has an unusable realm` };
-    }
-  } else return { found: false, reason: failure ?? "no token challenge" };
-  checkRealm(realm, registry);
-  return { found: true, endpoint: { realm, service: challenge?.service ?? registry.host } };
+/**
+ * The token endpoint: the override or the challenge's realm, and the override
+ * or the challenge's service. A realm without a service is an error, never a
+ * guess: a refresh token for the wrong service is refused on every later pull.
+ */
+export function resolveTokenEndpoint(address: RegistryAddress, challenge: RegistryChallenge, overrides: EndpointOverrides = {}): EndpointResolution {
+  const fromChallenge = challenge.kind === "bearer" ? challenge : undefined;
+  const realm = overrides.tokenServer ?? fromChallenge?.realm;
+  if (realm === undefined) return { found: false, reason: describeChallenge(address, challenge) };
+  const service = overrides.service ?? fromChallenge?.service;
+  if (service === undefined || service === "") {
+    throw new TokenServerError(
+      `cannot tell which service to ask the token server for: ${describeChallenge(address, challenge)}. ` +
+        "Set `service` to the registry's token service (Distribution's auth.token.service, the proxy's TOKEN_SERVICE)",
+    );
+  }
+  checkRealm(realm, challenge);
+  return { found: true, endpoint: { realm: new URL(realm), service } };
+}
+
+async function readJson(response: Response, origin: string): Promise<Record<string, unknown>> {
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    throw new TokenServerError(`the token server at ${origin} answered with something that is not JSON`);
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new TokenServerError(`the token server at ${origin} answered with something that is not a JSON object`);
+  return body as Record<string, unknown>;
+}
+
+/** A token goes into JSON files and HTTP headers: whitespace or control characters mean something is off. */
+function tokenString(value: unknown, what: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (typeof value !== "string" || value === "" || /[\s\u0000-\u001f\u007f]/.test(value)) throw new TokenServerError(`the token server's ${what} is not a token string`);
+  return value;
+}
+
+async function send(url: URL, init: RequestInit, client: TokenClient, refusal: string): Promise<Record<string, unknown>> {
+  let response: Response;
+  try {
+    response = await fetchWithRetry(client.fetch ?? fetch, url, { ...init, headers: { Accept: "application/json", ...init.headers } }, client.retry);
+  } catch (error) {
+    throw new TokenServerError(`cannot reach the token server: ${(error as Error).message}`);
+  }
+  if (response.status === 401 || response.status === 403) throw new TokenServerError(`the token server at ${url.origin} refused ${refusal}: ${await errorSummary(response)}`, true);
+  if (!response.ok) throw new TokenServerError(`the token server at ${url.origin} failed: ${await errorSummary(response)}`);
+  return readJson(response, url.origin);
+}
+
+/** `Authorization: Basic …` for a username and password (UTF-8, as docker sends it). */
+export const basicAuthorization = (username: string, password: string): string => `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`;
+
+function passwordGrantUrl(endpoint: TokenEndpoint, provider: string, client: TokenClient, offline: boolean): URL {
+  const url = new URL(endpoint.realm);
+  url.searchParams.set("account", provider);
+  url.searchParams.set("client_id", client.clientId);
+  if (offline) url.searchParams.set("offline_token", "true");
+  url.searchParams.set("service", endpoint.service);
+  return url;
 }
 
 export interface RefreshTokenGrant {
@@ -79,33 +132,28 @@ export interface RefreshTokenGrant {
   readonly refreshToken?: string;
 }
 
-export async function fetchRefreshToken(endpoint: TokenEndpoint, provider: string, jwt: string, fetchImpl: Fetch = fetch, retry: RetryOptions = {}): Promise<RefreshTokenGrant> {
-  const url = new URL(endpoint.realm);
-  url.searchParams.set("account", provider);
-  url.searchParams.set("client_id", CLIENT_ID);
-  url.searchParams.set("offline_token", "true");
-  url.searchParams.set("service", endpoint.service);
-  const basic = Buffer.from(`${provider}:${jwt}`, "utf8").toString("base64");
-  let response: Response;
-  try {
-    response = await fetchWithRetry(fetchImpl, url, { headers: { Authorization: `Basic ${basic}`, Accept: "application/json" } }, retry);
-  } catch (error) {
-    throw new TokenServerError(`cannot reach the token server: ${(error as Error).message}`);
+/** Trades the workload JWT for a refresh token bound to `endpoint.service`. */
+export async function fetchRefreshToken(endpoint: TokenEndpoint, provider: string, jwt: string, client: TokenClient): Promise<RefreshTokenGrant> {
+  const url = passwordGrantUrl(endpoint, provider, client, true);
+  const body = await send(url, { headers: { Authorization: basicAuthorization(provider, jwt) } }, client, `the workload token for provider "${provider}"`);
+  if (body["refresh_token"] === undefined || body["refresh_token"] === "") return {};
+  return { refreshToken: tokenString(body["refresh_token"], "refresh_token") };
+}
+
+/** What a registry login holds: a refresh token (docker's identity token), or the workload JWT as the password. */
+export type LoginCredential =
+  | { readonly kind: "refresh"; readonly provider: string; readonly refreshToken: string }
+  | { readonly kind: "password"; readonly provider: string; readonly password: string };
+
+/** A registry token for `endpoint.service` with no scope (a login), obtained the way docker and skopeo do with that credential. */
+export async function fetchRegistryToken(endpoint: TokenEndpoint, credential: LoginCredential, client: TokenClient): Promise<string> {
+  let body: Record<string, unknown>;
+  if (credential.kind === "refresh") {
+    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.refreshToken, service: endpoint.service, client_id: client.clientId });
+    body = await send(new URL(endpoint.realm), { method: "POST", body: form, headers: { "Content-Type": "application/x-www-form-urlencoded" } }, client, "the refresh token");
+  } else {
+    const url = passwordGrantUrl(endpoint, credential.provider, client, false);
+    body = await send(url, { headers: { Authorization: basicAuthorization(credential.provider, credential.password) } }, client, `the workload token for provider "${credential.provider}"`);
   }
-  if (response.status === 401 || response.status === 403) {
-    throw new TokenServerError(`the token server at ${url.origin} refused the OIDC token for provider "${provider}": ${await errorSummary(response)}`, true);
-  }
-  if (!response.ok) throw new TokenServerError(`the token server at ${url.origin} failed: ${await errorSummary(response)}`);
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch {
-    throw new TokenServerError(`the token server at ${url.origin} answered with something that is not JSON`);
-  }
-  const refreshToken = typeof body === "object" && body !== null ? (body as Record<string, unknown>)["refresh_token"] : undefined;
-  if (refreshToken === undefined || refreshToken === "") return {};
-  // It goes into a JSON file and an HTTP form field; whitespace or control characters mean something is off.
-  // eslint-disable-next-line no-control-regex
-  if (typeof refreshToken !== "string" || /[\s\u0000-\u001f]/.test(refreshToken)) throw new TokenServerError("the token server's refresh_token is not a token string");
-  return { refreshToken };
+  return tokenString(body["token"] ?? body["access_token"], "token");
 }

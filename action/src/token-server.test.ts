@@ -1,0 +1,137 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { startTestServer, type Reply, type TestServer } from "../test/http-server.ts";
+import { parseRegistry } from "./inputs.ts";
+import { CLIENT_ID, discoverTokenEndpoint, fetchRefreshToken, TokenServerError } from "./token-server.ts";
+
+const servers: TestServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+async function serve(handler: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
+  const server = await startTestServer(handler);
+  servers.push(server);
+  return server;
+}
+const noRetry = { attempts: 1 };
+
+/** What Distribution 2.8.2 answers on `GET /v2/` without credentials. */
+const challenge = (realm: string, service = "regtest-registry"): Reply => ({
+  status: 401,
+  headers: { "WWW-Authenticate": `Bearer realm="${realm}",service="${service}"`, "Docker-Distribution-Api-Version": "registry/2.0" },
+  body: { errors: [{ code: "UNAUTHORIZED", message: "authentication required", detail: null }] },
+});
+
+describe("discoverTokenEndpoint", () => {
+  it("reads realm and service from the registry's challenge", async () => {
+    const registry = await serve((_r, origin) => challenge(`${origin}/token`));
+    const discovery = await discoverTokenEndpoint(parseRegistry(registry.url), undefined, fetch, noRetry);
+    expect(discovery).toEqual({ found: true, endpoint: { realm: new URL(`${registry.url}/token`), service: "regtest-registry" } });
+    expect(registry.requests.map((r) => `${r.method} ${r.url.pathname}`)).toEqual(["GET /v2/"]);
+    expect(registry.requests[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it("lets the token-server input replace the realm, keeping the challenge's service", async () => {
+    const registry = await serve(() => challenge("http://127.0.0.1:9/elsewhere"));
+    const override = new URL("http://127.0.0.1:7/token");
+    const discovery = await discoverTokenEndpoint(parseRegistry(registry.url), override, fetch, noRetry);
+    expect(discovery).toEqual({ found: true, endpoint: { realm: override, service: "regtest-registry" } });
+  });
+
+  it("with a token-server input and no reachable registry, uses the registry host as service", async () => {
+    const gone = await serve(() => ({ status: 200 }));
+    await gone.close();
+    const override = new URL("http://127.0.0.1:7/token");
+    const registry = parseRegistry(gone.url);
+    expect(await discoverTokenEndpoint(registry, override, fetch, noRetry)).toEqual({ found: true, endpoint: { realm: override, service: registry.host } });
+  });
+
+  it.each([
+    [{ status: 200, body: {} }, /answered 200 without a token challenge/],
+    [{ status: 401, headers: { "WWW-Authenticate": 'Basic realm="registry"' } }, /does not use token auth \(WWW-Authenticate: Basic realm="registry"\)/],
+    [{ status: 401 }, /answered 401 without a token challenge/],
+  ])("finds no token server when the registry answers %j", async (reply, reason) => {
+    const registry = await serve(() => reply);
+    const discovery = await discoverTokenEndpoint(parseRegistry(registry.url), undefined, fetch, noRetry);
+    expect(discovery.found).toBe(false);
+    expect(discovery.found === false && discovery.reason).toMatch(reason);
+  });
+
+  it("finds no token server when the registry is unreachable, and says why", async () => {
+    const gone = await serve(() => ({ status: 200 }));
+    await gone.close();
+    const discovery = await discoverTokenEndpoint(parseRegistry(gone.url), undefined, fetch, noRetry);
+    expect(discovery.found === false && discovery.reason).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/v2\/ failed: .*ECONNREFUSED/);
+  });
+
+  // An https registry on a closed loopback port: tests never leave loopback.
+  const httpsRegistry = async () => {
+    const gone = await serve(() => ({ status: 200 }));
+    await gone.close();
+    return parseRegistry(gone.url.replace("http://", "https://"));
+  };
+
+  it("refuses to send the JWT to a plain-http realm named by an https registry", async () => {
+    await expect(discoverTokenEndpoint(await httpsRegistry(), new URL("http://auth.example.com/token"), fetch, noRetry)).rejects.toThrow(
+      "refusing to send the OIDC token to http://auth.example.com: the token server must use https",
+    );
+  });
+
+  it("allows a plain-http realm on loopback", async () => {
+    const discovery = await discoverTokenEndpoint(await httpsRegistry(), new URL("http://127.0.0.1:7/token"), fetch, noRetry);
+    expect(discovery.found).toBe(true);
+  });
+});
+
+describe("fetchRefreshToken", () => {
+  const endpointOf = (server: TestServer) => ({ realm: new URL(`${server.url}/token`), service: "regtest-registry" });
+
+  it("sends what `docker login` sends (offline token, Basic provider:jwt) and returns the refresh token", async () => {
+    const server = await serve(() => ({
+      status: 200,
+      body: { token: "t", access_token: "t", expires_in: 300, issued_at: "2026-11-29T11:45:46Z", refresh_token: "rt-123" },
+    }));
+    expect(await fetchRefreshToken(endpointOf(server), "github", "a.b.c", fetch, noRetry)).toEqual({ refreshToken: "rt-123" });
+    const request = server.requests[0];
+    expect(request?.method).toBe("GET");
+    expect([...(request?.url.searchParams ?? [])]).toEqual([
+      ["account", "github"],
+      ["client_id", CLIENT_ID],
+      ["offline_token", "true"],
+      ["service", "regtest-registry"],
+    ]);
+    expect(request?.headers.authorization).toBe(`Basic ${Buffer.from("github:a.b.c").toString("base64")}`);
+  });
+
+  it("keeps query parameters the realm already carries", async () => {
+    const server = await serve(() => ({ status: 200, body: { token: "t" } }));
+    await fetchRefreshToken({ realm: new URL(`${server.url}/token?tenant=x`), service: "s" }, "p", "a.b.c", fetch, noRetry);
+    expect(server.requests[0]?.url.searchParams.get("tenant")).toBe("x");
+  });
+
+  it("returns no refresh token when the provider has them off", async () => {
+    const server = await serve(() => ({ status: 200, body: { token: "t", access_token: "t", expires_in: 300, issued_at: "2026-11-29T11:45:46Z" } }));
+    expect(await fetchRefreshToken(endpointOf(server), "p", "a.b.c", fetch, noRetry)).toEqual({});
+  });
+
+  it("reports a refusal with the server's message, never the token", async () => {
+    const server = await serve(() => ({ status: 401, body: { errors: [{ code: "UNAUTHORIZED", message: "token audience not accepted" }] } }));
+    const error = await fetchRefreshToken(endpointOf(server), "github", "secret.jwt.value", fetch, noRetry).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenServerError);
+    expect((error as TokenServerError).refused).toBe(true);
+    expect((error as Error).message).toBe(`the token server at ${server.url} refused the OIDC token for provider "github": HTTP 401: token audience not accepted`);
+    expect((error as Error).message).not.toContain("secret.jwt.value");
+  });
+
+  it.each([
+    [{ status: 500, body: "boom" }, /failed: HTTP 500: boom/],
+    [{ status: 200, body: "not json" }, /not JSON/],
+    [{ status: 200, body: { refresh_token: 42 } }, /not a token string/],
+    [{ status: 200, body: { refresh_token: "two words" } }, /not a token string/],
+  ])("fails (not refused) on %j", async (reply, message) => {
+    const server = await serve(() => reply);
+    const error = await fetchRefreshToken(endpointOf(server), "p", "a.b.c", fetch, noRetry).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenServerError);
+    expect((error as TokenServerError).refused).toBe(false);
+    expect((error as Error).message).toMatch(message);
+  });
+});

@@ -1,0 +1,45 @@
+/** A loopback HTTP server for client tests: records each request and answers with the given handler. */
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: IncomingHttpHeaders;
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers?: Record<string, string>;
+  readonly body?: unknown;
+}
+
+export interface TestServer {
+  readonly url: string;
+  readonly requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+export async function startTestServer(handler: (request: RecordedRequest, origin: string) => Reply): Promise<TestServer> {
+  const requests: RecordedRequest[] = [];
+  let origin = "";
+  const server = createServer((req, res) => {
+    const request = { method: req.method ?? "GET", url: new URL(req.url ?? "/", origin), headers: req.headers };
+    requests.push(request);
+    const reply = handler(request, origin);
+    const body = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
+    res.writeHead(reply.status, { "Content-Type": "application/json", ...reply.headers });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: origin,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
