@@ -36,6 +36,19 @@ export type ParsedRequest = { readonly ok: true; readonly request: TokenRequest 
 
 /** Bigger than any workload JWT plus scopes; the identity check has its own, tighter, token limit. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Caps on the policy work one request can ask for: authz runs once per
+ * (scope, action). Real clients send one or two scopes of one or two actions
+ * (shared/fixtures/client-traffic.md: skopeo's cross-repo push is the most);
+ * Distribution's actions are pull, push, delete and `*`.
+ */
+export const MAX_SCOPES_PER_REQUEST = 32;
+export const MAX_ACTIONS_PER_SCOPE = 8;
+/**
+ * Form fields that carry (or select) a credential. On a POST they come only from
+ * the body or Authorization: a URL, query included, ends up in access logs.
+ */
+const CREDENTIAL_PARAMS = ["username", "password", "refresh_token", "grant_type", "access_token", "client_secret"] as const;
 const MAX_SERVICE_LENGTH = 255;
 const SERVICE = /^[\x21-\x7e]+$/;
 
@@ -81,13 +94,28 @@ function single(params: URLSearchParams, name: string): string | undefined | Req
   return values[0];
 }
 
+function scopeCapProblem(scopes: readonly ResourceScope[]): RequestProblem | undefined {
+  if (scopes.length > MAX_SCOPES_PER_REQUEST) {
+    return { kind: "bad_request", message: `${scopes.length} scopes in one request: at most ${MAX_SCOPES_PER_REQUEST} are allowed` };
+  }
+  const wide = scopes.find((s) => s.actions.length > MAX_ACTIONS_PER_SCOPE);
+  if (wide !== undefined) {
+    return { kind: "bad_request", message: `scope ${wide.type}:${wide.name} asks for ${wide.actions.length} actions: at most ${MAX_ACTIONS_PER_SCOPE} per scope are allowed` };
+  }
+  return undefined;
+}
+
 export async function parseTokenRequest(request: Request): Promise<ParsedRequest> {
   const url = new URL(request.url);
   let params: URLSearchParams;
   if (request.method === "POST") {
     const form = await readForm(request);
     if (isProblem(form)) return fail(form);
-    // Query parameters still count on a POST (some clients put service there).
+    const inQuery = [...url.searchParams.keys()].find((name) => (CREDENTIAL_PARAMS as readonly string[]).includes(name));
+    if (inQuery !== undefined) {
+      return fail({ kind: "bad_request", message: `${inQuery} must not be in the URL query of a POST: credentials go in the form body or the Authorization header` });
+    }
+    // Other query parameters still count on a POST (some clients put service there).
     for (const [k, v] of url.searchParams) form.append(k, v);
     params = form;
   } else {
@@ -103,9 +131,15 @@ export async function parseTokenRequest(request: Request): Promise<ParsedRequest
   try {
     scopes = parseScopes(params.getAll("scope"));
   } catch (error) {
-    if (error instanceof ScopeError) return fail({ kind: "bad_request", message: error.message });
+    if (error instanceof ScopeError) {
+      // The parser stops counting at its own, higher, bound; the rule to state is ours.
+      const message = error.code === "SCOPE_TOO_MANY" ? `${error.message}: at most ${MAX_SCOPES_PER_REQUEST} are allowed` : error.message;
+      return fail({ kind: "bad_request", message });
+    }
     throw error;
   }
+  const tooMuch = scopeCapProblem(scopes);
+  if (tooMuch !== undefined) return fail(tooMuch);
 
   const clientIdValue = single(params, "client_id");
   if (isProblem(clientIdValue)) return fail(clientIdValue);
