@@ -11,3 +11,11 @@ export class SettingError extends Error {
     super(message);
   }
 }
+
+/** A `"true"`/`"false"` setting; unset or empty gives `fallback`, anything else is a SettingError. */
+export function booleanSetting(setting: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new SettingError(setting, `${setting} must be "true" or "false"`);
+}

@@ -3,7 +3,7 @@
  * or invalid setting fails every request with a 500 naming the setting: the
  * proxy never runs half-configured (no default realm, issuer or key source).
  */
-import { SettingError } from "@jwt-registry-auth/protocol";
+import { booleanSetting, SettingError } from "@jwt-registry-auth/protocol";
 import type { Env } from "./env.ts";
 import type { KeySource } from "./keys.ts";
 
@@ -97,10 +97,7 @@ function publicUrl(env: Env): URL | undefined {
 }
 
 function flag(env: Env, setting: "UPSTREAM_ALLOW_INSECURE_REALM" | "UPSTREAM_ALLOW_INSECURE_REDIRECTS"): boolean {
-  const raw = env[setting];
-  if (raw === undefined || raw === "" || raw === "false") return false;
-  if (raw === "true") return true;
-  throw new SettingError(setting, `${setting} must be "true" or "false"`);
+  return booleanSetting(setting, env[setting], false);
 }
 
 export function readSettings(env: Env): ProxySettings {

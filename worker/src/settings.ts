@@ -3,7 +3,7 @@
  * A missing or invalid setting fails every request with a 500 naming it: never
  * a half-working server that issues tokens with a default it shouldn't have.
  */
-import { SettingError } from "@jwt-registry-auth/protocol";
+import { booleanSetting, SettingError } from "@jwt-registry-auth/protocol";
 import type { Env } from "./env.ts";
 import { checkValidity, loadSigningKeys, SigningKeyError, type SigningKeySet } from "./signing/key-set.ts";
 
@@ -41,12 +41,8 @@ function integer(env: Env, setting: keyof Env & string, fallback: number, min: n
   return value;
 }
 
-function boolean(env: Env, setting: keyof Env & string, fallback: boolean): boolean {
-  const raw = env[setting];
-  if (raw === undefined || raw === "") return fallback;
-  if (raw === "true") return true;
-  if (raw === "false") return false;
-  throw new SettingError(setting, `${setting} must be "true" or "false"`);
+function boolean(env: Env, setting: "ALLOW_HTTP_LOOPBACK_ISSUERS" | "TOKEN_X5C", fallback: boolean): boolean {
+  return booleanSetting(setting, env[setting], fallback);
 }
 
 async function readSettings(env: Env): Promise<Settings> {
