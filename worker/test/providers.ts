@@ -1,18 +1,15 @@
 /**
- * Puts providers straight into the real local D1, in the stored form
- * (worker/src/providers/model.ts), and bumps the policy version the way
- * `cli policy apply` does, so the Worker's cache picks them up.
+ * Puts providers into the real local D1 with the statements `cli policy apply`
+ * runs (stored form: worker/src/providers/model.ts), so the Worker's cache
+ * picks them up and provider ids follow the apply's rules.
  */
 import { env } from "cloudflare:test";
+import { policyApplyStatements } from "../src/policy/apply-statements.ts";
 import type { ProviderConfig } from "../src/providers/model.ts";
 
 export async function putProviders(providers: readonly ProviderConfig[]): Promise<void> {
-  const now = new Date().toISOString();
-  await env.POLICY_DB.batch([
-    env.POLICY_DB.prepare("DELETE FROM providers"),
-    ...providers.map((p) => env.POLICY_DB.prepare("INSERT INTO providers (name, config, updated_at) VALUES (?, ?, ?)").bind(p.name, JSON.stringify(p), now)),
-    env.POLICY_DB.prepare("UPDATE policy_version SET version = version + 1, applied_at = ?").bind(now),
-  ]);
+  const statements = policyApplyStatements(providers, { appliedAt: new Date().toISOString(), sourceSha256: "0".repeat(64) });
+  await env.POLICY_DB.batch(statements.map((s) => env.POLICY_DB.prepare(s.sql).bind(...s.params)));
 }
 
 /** A discovery provider for a fresh issuer on the shared loopback issuer server. */

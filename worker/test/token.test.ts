@@ -9,6 +9,9 @@ import { REFRESH_TOKEN_TYP, verifyRegistryToken } from "@jwt-registry-auth/proto
 import worker from "../src/index.ts";
 import { discoveryProvider, freshIssuer, mint, putProviders } from "./providers.ts";
 import { resetPolicyCache } from "../src/policy/store.ts";
+import { loadSettings } from "../src/settings.ts";
+import { signJwt } from "../src/signing/sign.ts";
+import { refreshAudience } from "../src/token/refresh-token.ts";
 
 const SERVICE = "registry.test";
 const TOKEN_ISSUER = "test-token-issuer";
@@ -225,6 +228,90 @@ describe("refresh tokens", () => {
     expect(res.status).toBe(401);
     expect(((await res.json()) as { errors: { detail: { reason: string } }[] }).errors[0]?.detail.reason).toBe("wrong_type");
   });
+
+  describe("what revokes one (docs/policy.md)", () => {
+    const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
+    const reasonOf = async (res: Response) => {
+      expect(res.status).toBe(401);
+      return ((await res.json()) as { errors: { detail: { reason: string } }[] }).errors[0]?.detail.reason;
+    };
+    const reapply = async (...providers: Parameters<typeof putProviders>[0]) => {
+      resetPolicyCache();
+      await putProviders(providers);
+    };
+    const gha = (extra: Parameters<typeof discoveryProvider>[2] = {}) => discoveryProvider("gha", issuer, { authz: "true", ...extra });
+
+    it("keeps working across an apply that only edits the policy", async () => {
+      const rt = await login();
+      await reapply(gha({ authz: 'scope.action == "pull"', refreshSeconds: 7200 }));
+      expect((await refresh(rt, "repository:acme/app:pull")).status).toBe(200);
+    });
+
+    it("(a) the provider re-pointed at another issuer", async () => {
+      const rt = await login();
+      await reapply(discoveryProvider("gha", freshIssuer(inject("githubIssuer")), { authz: "true" }));
+      expect(await reasonOf(await refresh(rt, "repository:acme/app:pull"))).toBe("provider_changed");
+      // Pointing it back does not revive it: the provider's id changed with the issuer.
+      await reapply(gha());
+      expect(await reasonOf(await refresh(rt, "repository:acme/app:pull"))).toBe("provider_changed");
+    });
+
+    it("(b) refresh turned off for the provider, and it stays revoked when turned back on", async () => {
+      const rt = await login();
+      await reapply(gha({ refreshSeconds: 0 }));
+      expect(await reasonOf(await refresh(rt, "repository:acme/app:pull"))).toBe("provider_changed");
+      await reapply(gha());
+      expect(await reasonOf(await refresh(rt, "repository:acme/app:pull"))).toBe("provider_changed");
+    });
+
+    it("(c) REFRESH_TOKEN_MAX_SECONDS set to 0, or lowered below the token's age", async () => {
+      const rt = await login();
+      const use = (patch: Readonly<Record<string, string>>) =>
+        worker.fetch(
+          new Request("http://token.test/token", {
+            method: "POST",
+            headers: { "Content-Type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: rt, service: SERVICE }).toString(),
+          }),
+          { ...env, ...patch },
+          ctx,
+        );
+      expect(await reasonOf(await use({ REFRESH_TOKEN_MAX_SECONDS: "0" }))).toBe("refresh_disabled");
+      expect((await use({ REFRESH_TOKEN_MAX_SECONDS: "120" })).status).toBe(200);
+      const issued = Date.now();
+      vi.spyOn(Date, "now").mockReturnValue(issued + 300_000);
+      expect(await reasonOf(await use({ REFRESH_TOKEN_MAX_SECONDS: "120" }))).toBe("refresh_lifetime_exceeded");
+      // The provider's own lifetime, lowered after issue, shortens it the same way.
+      await reapply(gha({ refreshSeconds: 120 }));
+      expect(await reasonOf(await use({}))).toBe("refresh_lifetime_exceeded");
+      await reapply(gha({ refreshSeconds: 3600 }));
+      expect((await use({})).status).toBe(200);
+    });
+
+    it("(d) the provider deleted and another renamed into its place", async () => {
+      const rt = await login();
+      const permissive = discoveryProvider("other", issuer, { authz: "true" });
+      await reapply(permissive);
+      await reapply({ ...permissive, name: "gha" });
+      expect(await reasonOf(await refresh(rt, "repository:acme/app:pull"))).toBe("provider_changed");
+      // In one apply, from another issuer: the issuer no longer matches.
+      const rt2 = await login();
+      await reapply({ ...discoveryProvider("gha", freshIssuer(inject("githubIssuer"))), authz: "true" });
+      expect(await reasonOf(await refresh(rt2, "repository:acme/app:pull"))).toBe("provider_changed");
+    });
+
+    it("refuses a refresh token without the provider binding (one issued before it existed)", async () => {
+      const settings = await loadSettings(env);
+      const now = Math.floor(Date.now() / 1000);
+      const old = await signJwt(
+        settings.signing.current,
+        { iss: TOKEN_ISSUER, aud: refreshAudience(TOKEN_ISSUER), sub: "gha:x", iat: now, nbf: now, exp: now + 600, prv: "gha", wsub: "x", svc: SERVICE, clm: github() },
+        { typ: REFRESH_TOKEN_TYP, x5c: false },
+      );
+      expect(await reasonOf(await refresh(old, "repository:acme/app:pull"))).toBe("bad_claims");
+    });
+  });
+
 
   it("is not issued when the provider disables refresh, and the login still works", async () => {
     resetPolicyCache();

@@ -49,7 +49,7 @@ describe("applyPolicyFileLocal", () => {
     expect(wranglerQuery(persistTo, "SELECT name FROM providers ORDER BY name; SELECT version FROM policy_version; SELECT name FROM d1_migrations")).toEqual([
       [{ name: "alpha" }, { name: "beta" }],
       [{ version: 1 }],
-      [{ name: "0001_providers.sql" }],
+      [{ name: "0001_providers.sql" }, { name: "0002_provider_id.sql" }],
     ]);
 
     const second = await applyPolicyFileLocal({ file: write("one.yaml", `providers:\n${provider("beta")}`), wranglerConfig, persistTo });
@@ -58,12 +58,13 @@ describe("applyPolicyFileLocal", () => {
 });
 
 describe("remote apply", () => {
-  it("renders the same replace-and-bump statements as one SQL file, with escaped literals", () => {
+  it("renders the same upsert-and-bump statements as one SQL file, with escaped literals", () => {
     const file = write("remote.yaml", `providers:\n  - name: quote\n    issuer: https://q.example\n    description: "it's"\n    authz:\n      condition: |\n        claims.sub == "o'brien"\n`);
     const { policy, sql } = remoteApplySql(file, new Date("2026-01-01T00:00:00Z"));
     const lines = sql.trimEnd().split("\n");
-    expect(lines[0]).toBe("DELETE FROM providers;");
-    expect(lines[1]).toBe(`INSERT INTO providers (name, config, updated_at) VALUES ('quote', '${JSON.stringify(policy.result.providers[0]).replaceAll("'", "''")}', '2026-01-01T00:00:00.000Z');`);
+    expect(lines[0]).toBe(`DELETE FROM providers WHERE name NOT IN (SELECT value FROM json_each('["quote"]'));`);
+    expect(lines[1]).toMatch(/^INSERT INTO providers \(name, provider_id, config, updated_at\) VALUES \('quote', lower\(hex\(randomblob\(16\)\)\), '/);
+    expect(lines[1]).toContain(`'${JSON.stringify(policy.result.providers[0]).replaceAll("'", "''")}', '2026-01-01T00:00:00.000Z') ON CONFLICT (name) DO UPDATE SET provider_id = CASE WHEN`);
     expect(lines[1]).toContain(`"description":"it''s"`);
     expect(lines[2]).toBe(`UPDATE policy_version SET version = version + 1, applied_at = '2026-01-01T00:00:00.000Z', source_sha256 = '${policy.sha256}' WHERE id = 1;`);
     expect(policy.sha256).toMatch(/^[0-9a-f]{64}$/);

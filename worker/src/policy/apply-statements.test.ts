@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ProviderConfig } from "../providers/model.ts";
-import { policyApplyStatements, renderSqlScript, sqlLiteral } from "./apply-statements.ts";
+import { policyApplyStatements, renderSqlScript, sqlLiteral, type SqlStatement } from "./apply-statements.ts";
 
 const db = env.POLICY_DB;
 const meta = { appliedAt: "2026-01-01T00:00:00.000Z", sourceSha256: "ab".repeat(32) };
@@ -34,10 +34,71 @@ describe("policyApplyStatements", () => {
   });
 
   it("writes nothing if any statement fails", async () => {
+    const run = (providers: ProviderConfig[], extra: SqlStatement[] = []) =>
+      db.batch([...policyApplyStatements(providers, meta), ...extra].map((s) => db.prepare(s.sql).bind(...s.params)));
+    await run([tricky]);
     const before = await version();
-    const statements = policyApplyStatements([tricky, tricky], meta); // duplicate primary key
-    await expect(db.batch(statements.map((s) => db.prepare(s.sql).bind(...s.params)))).rejects.toThrow(/UNIQUE/);
+    await expect(run([{ ...tricky, name: "second" }], [{ sql: "INSERT INTO no_such_table VALUES (1)", params: [] }])).rejects.toThrow(/no such table/);
     expect(await version()).toBe(before);
+    expect((await db.prepare("SELECT name FROM providers").all()).results).toEqual([{ name: "o-brien" }]);
+  });
+
+  it("refuses two providers with one name rather than keep the last", () => {
+    expect(() => policyApplyStatements([tricky, tricky], meta)).toThrow("two providers are named o-brien");
+  });
+});
+
+describe("provider ids across applies", () => {
+  const gha: ProviderConfig = { ...tricky, name: "gha", refreshSeconds: 3600 };
+  const other: ProviderConfig = { ...gha, name: "other", authz: "true" };
+
+  async function apply(providers: ProviderConfig[], via: "batch" | "script" = "batch"): Promise<Record<string, string>> {
+    const statements = policyApplyStatements(providers, meta);
+    if (via === "batch") await db.batch(statements.map((s) => db.prepare(s.sql).bind(...s.params)));
+    else for (const line of renderSqlScript(statements).trim().split("\n")) await db.prepare(line).run();
+    const rows = await db.prepare("SELECT name, provider_id FROM providers").all<{ name: string; provider_id: string }>();
+    return Object.fromEntries(rows.results.map((r) => [r.name, r.provider_id]));
+  }
+
+  it("mints a 128-bit id per provider and keeps it while name, issuer and refresh stay", async () => {
+    const first = await apply([gha, other]);
+    expect(first.gha).toMatch(/^[0-9a-f]{32}$/);
+    expect(first.gha).not.toBe(first.other);
+    const edited = await apply([{ ...gha, authz: "scope.action == 'pull'", refreshSeconds: 600, audiences: ["x"] }, other]);
+    expect(edited).toEqual(first);
+    // The remote script follows the same rule: it is the same SQL.
+    expect(await apply([gha, other], "script")).toEqual(first);
+  });
+
+  it("gives a new id when the issuer changes", async () => {
+    const before = await apply([gha]);
+    const after = await apply([{ ...gha, issuer: "https://elsewhere.example" }]);
+    expect(after.gha).not.toBe(before.gha);
+  });
+
+  it("gives a new id when refresh is turned off, and keeps that one when it is turned back on", async () => {
+    const before = await apply([gha]);
+    const off = await apply([{ ...gha, refreshSeconds: 0 }]);
+    expect(off.gha).not.toBe(before.gha);
+    const on = await apply([gha], "script");
+    expect(on.gha).not.toBe(before.gha);
+    expect(await apply([gha])).toEqual(on);
+  });
+
+  it("gives a provider deleted in one apply and re-created in a later one a new id", async () => {
+    const before = await apply([gha, other]);
+    await apply([other]);
+    const recreated = await apply([{ ...other, name: "gha" }]);
+    expect(recreated.gha).not.toBe(before.gha);
+    expect(recreated.gha).not.toBe(before.other);
+  });
+
+  it("keeps the id when one apply replaces a provider with another of the same name and issuer: that is an edit", async () => {
+    // Documented in docs/policy.md: the file alone can't tell "edit gha" from
+    // "delete gha, rename other to gha"; a different issuer or two applies can.
+    const before = await apply([gha, other]);
+    const after = await apply([{ ...other, name: "gha" }]);
+    expect(after).toEqual({ gha: before.gha });
   });
 });
 

@@ -1,7 +1,17 @@
 /**
- * The write side of the policy store (`cli policy apply`): replace every
- * provider and bump `policy_version`, as one D1 batch (a transaction) locally
- * or one SQL file remotely. Readers (store.ts) see the old set or the new one.
+ * The write side of the policy store (`cli policy apply`): make the providers
+ * table hold exactly the file's providers and bump `policy_version`, as one D1
+ * batch (a transaction) locally or one SQL file remotely. Readers (store.ts)
+ * see the old set or the new one.
+ *
+ * Rows are upserted rather than replaced so that a provider keeps its
+ * `provider_id` across applies. Refresh tokens are bound to that id, and the
+ * rule for keeping it is written here, in SQL, so the remote script (which
+ * can't read the table first) follows it too: the id survives while the name
+ * and issuer are unchanged and refresh stays on. A new issuer, refresh turned
+ * off, or a provider deleted in one apply and re-created in a later one gets a
+ * new id, and every refresh token of the old one stops working (docs/policy.md,
+ * "What revokes a refresh token").
  */
 import type { ProviderConfig } from "../providers/model.ts";
 
@@ -19,13 +29,28 @@ export interface ApplyMetadata {
   readonly sourceSha256: string;
 }
 
+/** 128 random bits as hex, minted by SQLite so the rendered script needs no id from us. */
+const NEW_ID = "lower(hex(randomblob(16)))";
+
+/** The stored JSON is the normalized config, so these paths always exist. */
+const KEEPS_ID =
+  "json_extract(providers.config, '$.issuer') IS json_extract(excluded.config, '$.issuer')" +
+  " AND json_extract(providers.config, '$.refreshSeconds') > 0 AND json_extract(excluded.config, '$.refreshSeconds') > 0";
+
+const UPSERT =
+  `INSERT INTO providers (name, provider_id, config, updated_at) VALUES (?, ${NEW_ID}, ?, ?)` +
+  ` ON CONFLICT (name) DO UPDATE SET provider_id = CASE WHEN ${KEEPS_ID} THEN providers.provider_id ELSE excluded.provider_id END,` +
+  " config = excluded.config, updated_at = excluded.updated_at";
+
 export function policyApplyStatements(providers: readonly ProviderConfig[], meta: ApplyMetadata): SqlStatement[] {
+  const names = providers.map((p) => p.name);
+  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+  // An upsert would quietly keep the last of two entries; the file is wrong, so nothing is written.
+  if (duplicate !== undefined) throw new Error(`two providers are named ${duplicate}`);
   return [
-    { sql: "DELETE FROM providers", params: [] },
-    ...providers.map((p) => ({
-      sql: "INSERT INTO providers (name, config, updated_at) VALUES (?, ?, ?)",
-      params: [p.name, JSON.stringify(p), meta.appliedAt],
-    })),
+    // One JSON parameter, however many providers: D1 binds at most 100 per statement.
+    { sql: "DELETE FROM providers WHERE name NOT IN (SELECT value FROM json_each(?))", params: [JSON.stringify(names)] },
+    ...providers.map((p) => ({ sql: UPSERT, params: [p.name, JSON.stringify(p), meta.appliedAt] })),
     {
       sql: "UPDATE policy_version SET version = version + 1, applied_at = ?, source_sha256 = ? WHERE id = 1",
       params: [meta.appliedAt, meta.sourceSha256],

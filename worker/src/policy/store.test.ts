@@ -19,7 +19,7 @@ async function apply(providers: readonly ProviderConfig[]): Promise<void> {
 
 async function putRaw(name: string, config: string): Promise<void> {
   await db.batch([
-    db.prepare("INSERT OR REPLACE INTO providers (name, config, updated_at) VALUES (?, ?, 'now')").bind(name, config),
+    db.prepare("INSERT OR REPLACE INTO providers (name, provider_id, config, updated_at) VALUES (?, lower(hex(randomblob(16))), ?, 'now')").bind(name, config),
     db.prepare("UPDATE policy_version SET version = version + 1 WHERE id = 1"),
   ]);
 }

@@ -33,15 +33,16 @@ export const MAX_STALE_MS = 10 * 60_000;
 
 export type ProviderLookup =
   | { readonly found: false }
-  | { readonly found: true; readonly ok: true; readonly provider: LoadedProvider }
+  /** `id` is the row's provider_id: what refresh tokens are bound to (migration 0002). */
+  | { readonly found: true; readonly ok: true; readonly provider: LoadedProvider; readonly id: string }
   | { readonly found: true; readonly ok: false; readonly error: string };
 
-type Entry = { readonly ok: true; readonly provider: LoadedProvider } | { readonly ok: false; readonly error: string };
+type Entry = { readonly ok: true; readonly provider: LoadedProvider; readonly id: string } | { readonly ok: false; readonly error: string };
 
 interface Snapshot {
   readonly version: number;
-  /** name → stored config JSON. */
-  readonly rows: ReadonlyMap<string, string>;
+  /** name → stored row. */
+  readonly rows: ReadonlyMap<string, Row>;
   /** name → compiled provider, filled on first lookup. */
   readonly compiled: Map<string, Entry>;
   /** When D1 last confirmed this version. */
@@ -83,16 +84,24 @@ function versionOf(row: unknown): number {
   return version;
 }
 
-function rowsOf(results: readonly unknown[]): Map<string, string> {
-  const rows = new Map<string, string>();
+interface Row {
+  /** Stored config JSON. */
+  readonly config: string;
+  readonly id: string;
+}
+
+function rowsOf(results: readonly unknown[]): Map<string, Row> {
+  const rows = new Map<string, Row>();
   for (const row of results) {
-    if (typeof row !== "object" || row === null || !("name" in row) || !("config" in row)) continue;
-    const { name, config } = row;
-    // A row whose name isn't text can't be looked up; one whose config isn't text fails at compile.
-    if (typeof name === "string") rows.set(name, typeof config === "string" ? config : "");
+    if (typeof row !== "object" || row === null || !("name" in row) || !("config" in row) || !("provider_id" in row)) continue;
+    const { name, config, provider_id: id } = row;
+    // A row whose name isn't text can't be looked up; one whose config or id isn't text fails at compile.
+    if (typeof name === "string") rows.set(name, { config: typeof config === "string" ? config : "", id: typeof id === "string" ? id : "" });
   }
   return rows;
 }
+
+const sameRow = (a: Row | undefined, b: Row | undefined): boolean => a !== undefined && b !== undefined && a.config === b.config && a.id === b.id;
 
 async function revalidate(db: D1Database, now: number): Promise<void> {
   stats.versionReads += 1;
@@ -107,12 +116,12 @@ async function revalidate(db: D1Database, now: number): Promise<void> {
   // One batch is one transaction: the rows belong to the version read with them.
   const [versionResult, rowsResult] = await db.batch([
     db.prepare("SELECT version FROM policy_version WHERE id = 1"),
-    db.prepare("SELECT name, config FROM providers"),
+    db.prepare("SELECT name, provider_id, config FROM providers"),
   ]);
   const rows = rowsOf(rowsResult?.results ?? []);
   const compiled = new Map<string, Entry>();
   if (current !== undefined) {
-    for (const [name, entry] of current.compiled) if (current.rows.get(name) === rows.get(name)) compiled.set(name, entry);
+    for (const [name, entry] of current.compiled) if (sameRow(current.rows.get(name), rows.get(name))) compiled.set(name, entry);
   }
   snapshot = { version: versionOf(versionResult?.results[0]), rows, compiled, confirmedAt: now, checkedAt: now };
 }
@@ -141,8 +150,9 @@ async function ensureFresh(db: D1Database, now: number, waitUntil: ((promise: Pr
   return snapshot;
 }
 
-function compileEntry(name: string, raw: string): Entry {
+function compileEntry(name: string, { config: raw, id }: Row): Entry {
   stats.compiles += 1;
+  if (!/^[0-9a-f]{32}$/.test(id)) return { ok: false, error: `provider ${name}: stored provider_id is not 32 hex digits` };
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -154,7 +164,7 @@ function compileEntry(name: string, raw: string): Entry {
   if (checked.config.name !== name) return { ok: false, error: `provider ${name}: stored config is named ${checked.config.name}` };
   const result = compileProvider(checked.config);
   if (!result.ok) return { ok: false, error: `provider ${name}: ${result.errors.map(describeProviderIssue).join("; ")}` };
-  return { ok: true, provider: result.provider };
+  return { ok: true, provider: result.provider, id };
 }
 
 /**
@@ -163,12 +173,12 @@ function compileEntry(name: string, raw: string): Entry {
  */
 export async function lookupProvider(db: D1Database, name: string, now: number = Date.now(), waitUntil?: (promise: Promise<unknown>) => void): Promise<ProviderLookup> {
   const current = await ensureFresh(db, now, waitUntil);
-  const raw = current.rows.get(name);
-  if (raw === undefined) return { found: false };
+  const row = current.rows.get(name);
+  if (row === undefined) return { found: false };
   let entry = current.compiled.get(name);
   if (entry === undefined) {
-    entry = compileEntry(name, raw);
+    entry = compileEntry(name, row);
     current.compiled.set(name, entry);
   }
-  return entry.ok ? { found: true, ok: true, provider: entry.provider } : { found: true, ok: false, error: entry.error };
+  return entry.ok ? { found: true, ok: true, provider: entry.provider, id: entry.id } : { found: true, ok: false, error: entry.error };
 }

@@ -14,7 +14,7 @@ import { ISSUER_RETRY_AFTER_SECONDS, verifyWorkloadToken, type IdentityRejection
 import { logTokenRequest, type TokenRequestLog } from "../log.ts";
 import { evaluateAuthn, evaluateAuthz, lookupProvider, PolicyStoreUnavailableError, type LoadedProvider } from "../policy/store.ts";
 import { loadSettings, type Settings } from "../settings.ts";
-import { issueRefreshToken, verifyRefreshToken } from "./refresh-token.ts";
+import { issueRefreshToken, refreshLifetime, stillHonoured, verifyRefreshToken } from "./refresh-token.ts";
 import { issueRegistryToken, type TokenResponseBody } from "./registry-token.ts";
 import { parseTokenRequest, type RequestProblem, type TokenRequest } from "./request.ts";
 
@@ -88,6 +88,7 @@ function failureReason(failure: Failure): string {
 
 interface Authorized {
   readonly provider: LoadedProvider;
+  readonly providerId: string;
   readonly subject: string;
   readonly claims: Readonly<Record<string, unknown>>;
 }
@@ -128,7 +129,12 @@ function decide(who: Authorized, service: string, scopes: readonly ResourceScope
 
 type MutableLog = { -readonly [K in keyof TokenRequestLog]?: TokenRequestLog[K] };
 
-async function providerFor(name: string, env: Env, ctx: ExecutionContext, missing: Failure): Promise<LoadedProvider | Failure> {
+interface StoredProvider {
+  readonly provider: LoadedProvider;
+  readonly id: string;
+}
+
+async function providerFor(name: string, env: Env, ctx: ExecutionContext, missing: Failure): Promise<StoredProvider | Failure> {
   let lookup;
   try {
     lookup = await lookupProvider(env.POLICY_DB, name, Date.now(), (p) => ctx.waitUntil(p));
@@ -139,7 +145,7 @@ async function providerFor(name: string, env: Env, ctx: ExecutionContext, missin
   }
   if (!lookup.found) return missing;
   if (!lookup.ok) return { kind: "provider_unavailable", error: lookup.error };
-  return lookup.provider;
+  return { provider: lookup.provider, id: lookup.id };
 }
 
 /** Who is asking: a verified workload JWT, or a refresh token standing in for one. */
@@ -151,16 +157,18 @@ async function identify(request: TokenRequest, settings: Settings, env: Env, ctx
     log.provider = refresh.grant.provider;
     log.subject = refresh.grant.subject;
     // A refresh for a provider that no longer exists fails: the operator removed the trust.
-    const provider = await providerFor(refresh.grant.provider, env, ctx, { kind: "refresh_rejected", reason: "provider_gone" });
-    if ("kind" in provider) return provider;
-    return { provider, subject: refresh.grant.subject, claims: refresh.grant.claims };
+    const stored = await providerFor(refresh.grant.provider, env, ctx, { kind: "refresh_rejected", reason: "provider_gone" });
+    if ("kind" in stored) return stored;
+    const revoked = stillHonoured(refresh.grant, { id: stored.id, ...stored.provider.config }, settings.refreshMaxSeconds, now);
+    if (revoked !== undefined) return { kind: "refresh_rejected", reason: revoked };
+    return { provider: stored.provider, providerId: stored.id, subject: refresh.grant.subject, claims: refresh.grant.claims };
   }
 
   log.provider = request.provider.slice(0, 64);
   log.tokenSha256 = await sha256Hex(request.token);
-  const provider = await providerFor(request.provider, env, ctx, { kind: "unknown_provider" });
-  if ("kind" in provider) return provider;
-  const identity = await verifyWorkloadToken(request.token, provider.config, {
+  const stored = await providerFor(request.provider, env, ctx, { kind: "unknown_provider" });
+  if ("kind" in stored) return stored;
+  const identity = await verifyWorkloadToken(request.token, stored.provider.config, {
     service: request.service,
     ...(settings.allowedServices !== undefined && { allowedServices: settings.allowedServices }),
     kv: env.JWKS_CACHE,
@@ -170,7 +178,7 @@ async function identify(request: TokenRequest, settings: Settings, env: Env, ctx
   });
   if (!identity.ok) return { kind: "identity", reason: identity.reason, detail: identity.detail };
   log.subject = identity.identity.subject;
-  return { provider, subject: identity.identity.subject, claims: identity.identity.claims };
+  return { provider: stored.provider, providerId: stored.id, subject: identity.identity.subject, claims: identity.identity.claims };
 }
 
 export async function handleTokenRequest(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -221,9 +229,10 @@ export async function handleTokenRequest(request: Request, env: Env, ctx: Execut
 
   if (req.grant === "password" && req.offline) {
     // With refresh disabled the login still succeeds: docker then keeps the password instead.
-    const lifetime = Math.min(who.provider.config.refreshSeconds, settings.refreshMaxSeconds);
+    const lifetime = refreshLifetime(who.provider.config.refreshSeconds, settings.refreshMaxSeconds);
     if (lifetime > 0) {
-      const refreshToken = await issueRefreshToken(settings.signing, settings.tokenIssuer, { provider: who.provider.config.name, subject: who.subject, service: req.service, claims: who.claims }, lifetime, now);
+      const grant = { provider: who.provider.config.name, providerId: who.providerId, issuer: who.provider.config.issuer, subject: who.subject, service: req.service, claims: who.claims };
+      const refreshToken = await issueRefreshToken(settings.signing, settings.tokenIssuer, grant, lifetime, now);
       body = { ...body, refresh_token: refreshToken };
       log.refreshIssued = true;
     }
