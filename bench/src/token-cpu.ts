@@ -4,9 +4,15 @@
  * module init, then a first request that loads the policy from D1, fetches
  * discovery + JWKS from the local issuer and imports the keys), beside the
  * floor and the no-op — the figures that decide whether the Workers free plan's
- * 10 ms CPU limit is safe. Then a CPU profile of the token path's parts.
+ * 10 ms CPU limit is safe. Beside the typical request (3 scopes, 4 actions),
+ * the worst one the server admits (32 scopes × 8 actions: 256 authz
+ * evaluations, every action granted) and one just past the scope cap (33
+ * scopes, answered 400), with their response and token sizes. Then a CPU
+ * profile of the token path's parts.
  */
 import { join } from "node:path";
+import { decodeJwt } from "jose";
+import { parseScopes, type AccessEntry } from "@jwt-registry-auth/protocol";
 import { makeTempDir, removeDir } from "@jwt-registry-auth/testkit/temp-dir";
 import type { Benchmark, BenchmarkOutput } from "./lib/benchmark.ts";
 import { tokenPathParts, timeOp } from "./lib/in-process.ts";
@@ -15,7 +21,8 @@ import { cpuSeconds, clockTicksPerSecond } from "./lib/proc.ts";
 import { profile, type ProfileSummary } from "./lib/profile.ts";
 import { serveWorker, type ServedWorker } from "./lib/serve.ts";
 import { fixed, type Table } from "./lib/table.ts";
-import { SERVICE, startTokenStack, type TokenStack } from "./lib/token-stack.ts";
+import { SCOPES, SERVICE, startTokenStack, type TokenStack } from "./lib/token-stack.ts";
+import { WORST_ACTIONS, WORST_EVALUATIONS, WORST_SCOPE_COUNT, worstScopes } from "./lib/worst-request.ts";
 
 const WARM_SECONDS = 5;
 const COLD_SAMPLES = 5;
@@ -28,14 +35,62 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-async function warmCpuMs(worker: ServedWorker, url: string, headers: Record<string, string>): Promise<{ cpuMs: number; requests: number }> {
+interface WarmCpu {
+  readonly cpuMs: number;
+  readonly requests: number;
+  /** Median latency at the load generator, ms. */
+  readonly p50Ms: number;
+}
+
+/** workerd CPU per request over WARM_SECONDS of back-to-back requests, every one answered `expectStatus`. */
+async function warmCpuMs(worker: ServedWorker, url: string, headers: Record<string, string>, expectStatus = 200): Promise<WarmCpu> {
   await generateLoad({ url, headers, connections: 1, durationSeconds: 1 });
   const before = await cpuSeconds(worker.workerdPid);
   const result = await generateLoad({ url, headers, connections: 1, durationSeconds: WARM_SECONDS });
   const after = await cpuSeconds(worker.workerdPid);
-  if (result.errorCount > 0) throw new Error(`${url}: ${result.errorCount} errors during the CPU run`);
-  return { cpuMs: ((after - before) * 1000) / result.requests, requests: result.requests };
+  const expected = result.statuses[String(expectStatus)] ?? 0;
+  const otherErrors = result.errorCount - (expectStatus >= 400 ? expected : 0);
+  if (expected !== result.requests || otherErrors > 0) {
+    throw new Error(`${url.slice(0, 200)}: expected ${result.requests} × ${expectStatus}, got ${JSON.stringify(result.statuses)} and ${otherErrors} errors during the CPU run`);
+  }
+  return { cpuMs: ((after - before) * 1000) / result.requests, requests: result.requests, p50Ms: result.latencyUs.p50 / 1000 };
 }
+
+interface Answer {
+  readonly status: number;
+  readonly responseBytes: number;
+  /** The registry token's length (compact JWS), when one was issued. */
+  readonly tokenBytes?: number;
+  /** What the token grants. */
+  readonly access: readonly AccessEntry[];
+  /** The error message, when refused. */
+  readonly message?: string;
+}
+
+/** One request, to see what the server answers and how big the answer is. */
+async function answer(url: string, headers: Record<string, string>): Promise<Answer> {
+  const response = await fetch(url, { headers });
+  const body = await response.text();
+  const responseBytes = Buffer.byteLength(body);
+  if (response.status !== 200) {
+    let message = body.slice(0, 300);
+    try {
+      message = (JSON.parse(body) as { errors?: { message?: string }[] }).errors?.[0]?.message ?? message;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, responseBytes, access: [], message };
+  }
+  const token = (JSON.parse(body) as { token: string }).token;
+  return { status: 200, responseBytes, tokenBytes: Buffer.byteLength(token), access: decodeJwt(token)["access"] as AccessEntry[] };
+}
+
+/** An answer for the results file: the granted access as a count, not 256 entries. */
+function summarize({ access, ...rest }: Answer): Omit<Answer, "access"> & { grantedActions: number } {
+  return { ...rest, grantedActions: actionCount(access) };
+}
+
+const actionCount = (scopes: readonly { readonly actions: readonly string[] }[]): number => scopes.reduce((n, s) => n + s.actions.length, 0);
 
 interface ColdSample {
   /** workerd CPU from spawn to ready: process start + script compile + module init. */
@@ -88,6 +143,29 @@ async function run(): Promise<BenchmarkOutput> {
       noop: await warmCpuMs(stack.floor, stack.noopUrl(), {}),
     };
 
+    // The worst admitted request must really be admitted and granted in full, and one past the cap refused, or the figures describe something else.
+    const worstAuth = { Authorization: stack.worst.basic };
+    const pastCapCount = WORST_SCOPE_COUNT + 1;
+    const answers = {
+      typical: await answer(stack.tokenUrl(), auth),
+      worst: await answer(stack.worst.url(), worstAuth),
+      pastCap: await answer(stack.worst.url(pastCapCount), worstAuth),
+    };
+    if (answers.worst.status !== 200 || actionCount(answers.worst.access) !== WORST_EVALUATIONS) {
+      throw new Error(`worst admitted request: expected 200 granting ${WORST_EVALUATIONS} actions, got ${answers.worst.status} granting ${actionCount(answers.worst.access)} (${answers.worst.message ?? ""})`);
+    }
+    if (answers.pastCap.status !== 400) throw new Error(`${pastCapCount} scopes: expected 400, got ${answers.pastCap.status}`);
+    const sizes = {
+      typical: { scopes: SCOPES.length, actions: actionCount(parseScopes([...SCOPES])) },
+      worst: { scopes: WORST_SCOPE_COUNT, actions: WORST_EVALUATIONS },
+      pastCap: { scopes: pastCapCount, actions: actionCount(parseScopes(worstScopes(pastCapCount))) },
+    };
+    const requestCpu = {
+      typical: warm.token,
+      worst: await warmCpuMs(stack.tokenServer, stack.worst.url(), worstAuth),
+      pastCap: await warmCpuMs(stack.tokenServer, stack.worst.url(pastCapCount), worstAuth, 400),
+    };
+
     const cold: ColdSample[] = [];
     const baselines: number[] = [];
     for (let i = 0; i < COLD_SAMPLES; i++) {
@@ -109,6 +187,13 @@ async function run(): Promise<BenchmarkOutput> {
       verify: (await timeOp(parts.verify)).usPerOp,
       decide: (await timeOp(parts.decide)).usPerOp,
       sign: (await timeOp(parts.sign)).usPerOp,
+    };
+    // The same parts for the worst admitted request: decide runs authn + 256 authz, sign puts 32 × 8 actions in the token.
+    const worstParts = await tokenPathParts({ provider: stack.worst.config, jwt: stack.providers.RS256.jwt, service: SERVICE, access: answers.worst.access, bindings: stack.bindings, kv });
+    const worstStages: Record<keyof typeof stages, number> = {
+      verify: (await timeOp(worstParts.verify)).usPerOp,
+      decide: (await timeOp(worstParts.decide)).usPerOp,
+      sign: (await timeOp(worstParts.sign)).usPerOp,
     };
     const slowest = (Object.entries(stages) as [keyof typeof stages, number][]).sort((a, b) => b[1] - a[1])[0] as [string, number];
     const summary: ProfileSummary = await profile(async () => {
@@ -134,6 +219,23 @@ async function run(): Promise<BenchmarkOutput> {
         ]),
       },
       {
+        title: `token-cpu: typical vs worst admitted request vs one past the cap (${WORST_SCOPE_COUNT} scopes × ${WORST_ACTIONS.length} actions), 1 connection, warm isolate`,
+        columns: ["request", "scopes", "actions", "status", "requests", "CPU ms/request", "minus no-op", `share of ${FREE_PLAN_CPU_MS} ms`, "p50 ms", "response bytes", "token bytes"],
+        rows: (["typical", "worst", "pastCap"] as const).map((k) => [
+          { typical: "typical", worst: "worst admitted", pastCap: "past the cap" }[k],
+          String(sizes[k].scopes),
+          String(sizes[k].actions),
+          String(answers[k].status),
+          String(requestCpu[k].requests),
+          fixed(requestCpu[k].cpuMs, 3),
+          fixed(requestCpu[k].cpuMs - warm.noop.cpuMs, 3),
+          `${fixed(((requestCpu[k].cpuMs - warm.noop.cpuMs) / FREE_PLAN_CPU_MS) * 100, 1)}%`,
+          fixed(requestCpu[k].p50Ms, 2),
+          String(answers[k].responseBytes),
+          answers[k].tokenBytes === undefined ? "" : String(answers[k].tokenBytes),
+        ]),
+      },
+      {
         title: `token-cpu: cold isolate (median of ${COLD_SAMPLES}; /proc resolution ${fixed(tick, 0)} ms)`,
         columns: ["what", "CPU ms"],
         rows: [
@@ -147,8 +249,8 @@ async function run(): Promise<BenchmarkOutput> {
       },
       {
         title: "token-cpu: the token path's parts in-process (Node), µs per call",
-        columns: ["part", "µs"],
-        rows: Object.entries(stages).map(([k, v]) => [k, fixed(v, 1)]),
+        columns: ["part", "typical", "worst admitted"],
+        rows: (Object.keys(stages) as (keyof typeof stages)[]).map((k) => [k, fixed(stages[k], 1), fixed(worstStages[k], 1)]),
       },
       {
         title: `token-cpu: CPU profile of verify + decide + sign in Node (${fixed(summary.totalMs, 0)} ms sampled), self time by part`,
@@ -163,9 +265,10 @@ async function run(): Promise<BenchmarkOutput> {
     ];
     return {
       tables,
-      data: { warm, cold, coldMedian, moduleInitMs, stages, profile: { parts: summary.parts, functions: summary.functions } },
+      data: { warm, requests: { sizes, cpu: requestCpu, answers: { typical: summarize(answers.typical), worst: summarize(answers.worst), pastCap: summarize(answers.pastCap) } }, cold, coldMedian, moduleInitMs, stages, worstStages, profile: { parts: summary.parts, functions: summary.functions } },
       notes: [
         `CPU = workerd's utime+stime from /proc over ${WARM_SECONDS} s of back-to-back requests, ÷ requests; "minus no-op" removes what the serving path (Miniflare's entry worker, HTTP) costs any request.`,
+        `Worst admitted request: ${WORST_SCOPE_COUNT} repository scopes × ${WORST_ACTIONS.length} actions (${WORST_ACTIONS.join(",")}) to a provider whose authz names every one, "*" included, so all ${WORST_EVALUATIONS} (scope, action) pairs are evaluated and granted; past the cap: ${pastCapCount} such scopes, refused with "${answers.pastCap.message ?? ""}".`,
         `Slowest part of the token path in-process: ${slowest[0]} (${fixed(slowest[1], 0)} µs per request).`,
         "In-process figures use Node's WebCrypto (OpenSSL); workerd's is BoringSSL: compare them with each other, not with workerd's.",
       ],

@@ -4,7 +4,9 @@
  * (the CLI's generateSigningMaterial), the token server bundled as deployed and
  * served from workerd with its D1 (migrations applied by wrangler, the example
  * policies applied with the same statements `cli policy apply` runs), and the
- * floor Worker beside it with the same provider, key and grant.
+ * floor Worker beside it with the same provider, key and grant. A third
+ * provider on the RS256 issuer (worst-request.ts) carries the authz condition
+ * the worst admitted request is measured against; the floor doesn't have it.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,6 +23,7 @@ import { discoveryUrlFor, validateProviderConfig } from "@jwt-registry-auth/work
 import { generateSigningMaterial, type SigningMaterial } from "@jwt-registry-auth/cli/src/keys/material.ts";
 import { bundleWorker, type Bundle } from "./bundle.ts";
 import { serveWorker, type ServedWorker } from "./serve.ts";
+import { worstAuthzCondition, worstQuery } from "./worst-request.ts";
 
 export const TOKEN_SERVER_CONFIG = "wrangler.toml";
 export const FLOOR_CONFIG = "bench/floor-worker/wrangler.toml";
@@ -57,6 +60,8 @@ export interface TokenStack {
   noopUrl(): string;
   /** The providers in D1 (the example GitHub policy on the local issuers), by issuer kind. */
   readonly providerConfigs: Readonly<Record<IssuerKind, ProviderConfig>>;
+  /** The provider the worst admitted request is sent to (RS256 issuer, same JWT), its Basic header, and the token URL with `scopeCount` worst-case scopes. */
+  readonly worst: { readonly config: ProviderConfig; readonly basic: string; url(scopeCount?: number): string };
   /** The token server's settings bindings (signing key included). */
   readonly bindings: Readonly<Record<string, string>>;
   /** The signing certificate: what a registry or the proxy trusts. */
@@ -88,6 +93,13 @@ export function benchProviders(issuers: Readonly<Record<IssuerKind, string>>): P
     if (!checked.ok) throw new Error(`bench provider ${candidate.name}: ${checked.error}`);
     return checked.config;
   });
+}
+
+/** The RS256 provider with the example policy's authz widened to every worst-request action (worst-request.ts). */
+export function worstProvider(rs256: ProviderConfig): ProviderConfig {
+  const checked = validateProviderConfig({ ...rs256, name: "gha-worst", authz: worstAuthzCondition() });
+  if (!checked.ok) throw new Error(`bench provider gha-worst: ${checked.error}`);
+  return checked.config;
 }
 
 let bundled: Promise<Bundles> | undefined;
@@ -147,7 +159,8 @@ export async function startTokenStack(): Promise<TokenStack> {
     };
     const tokenServer = await serveTokenServer();
     const db = await tokenServer.miniflare.getD1Database("POLICY_DB");
-    const statements = policyApplyStatements(providers, { appliedAt: new Date().toISOString(), sourceSha256: "bench" });
+    const worst = worstProvider(providers[0] as ProviderConfig);
+    const statements = policyApplyStatements([...providers, worst], { appliedAt: new Date().toISOString(), sourceSha256: "bench" });
     await db.batch(statements.map((s) => db.prepare(s.sql).bind(...s.params)));
 
     const mintFor = (issuer: OidcIssuer) => issuer.github({ owner: "example-org", ref: "refs/heads/main", audience: SERVICE }, { expiresIn: WORKLOAD_TOKEN_SECONDS });
@@ -188,6 +201,7 @@ export async function startTokenStack(): Promise<TokenStack> {
       floorUrl: () => `${floor.url}/floor?service=${encodeURIComponent(SERVICE)}`,
       noopUrl: () => `${floor.url}/noop`,
       access,
+      worst: { config: worst, basic: basicAuth(worst.name, jwts.RS256), url: (scopeCount) => `${tokenServer.url}/token?${worstQuery(SERVICE, scopeCount)}` },
       providerConfigs: { RS256: providers[0] as ProviderConfig, ES256: providers[1] as ProviderConfig },
       bindings: signingBindings(material),
       certPem: material.certPem,
