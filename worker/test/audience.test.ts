@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest"
 import worker from "../src/index.ts";
 import { resetPolicyCache } from "../src/policy/store.ts";
 import { ALLOWED_SERVICES_WARNING } from "../src/settings.ts";
+import { AUTHENTICATION_FAILED } from "../src/token/handler.ts";
 import type { Env } from "../src/env.ts";
 import { discoveryProvider, freshIssuer, mint, putProviders } from "./providers.ts";
 
@@ -18,13 +19,17 @@ const basic = (user: string, pass: string) => `Basic ${btoa(`${user}:${pass}`)}`
 
 let issuer: string;
 let warnings: string[];
+let logs: string[];
 
 beforeEach(async () => {
   issuer = freshIssuer(inject("githubIssuer"));
   resetPolicyCache();
   await putProviders([discoveryProvider("default-aud", issuer), discoveryProvider("two-registries", issuer, { audiences: [A, `https://${B}`] })]);
   warnings = [];
-  vi.spyOn(console, "log").mockImplementation(() => undefined);
+  logs = [];
+  vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+    logs.push(String(line));
+  });
   vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
     warnings.push(String(line));
   });
@@ -34,12 +39,15 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** Status, and for a 401 the reason the log gives (the wire gives one reason for all: AUTHENTICATION_FAILED). */
 async function token(provider: string, aud: string, service: string, patch: Partial<Env> = {}): Promise<{ status: number; reason?: string }> {
   const jwt = await mint(issuer, { sub: "repo:acme/app:ref:refs/heads/main", aud });
   const res = await worker.fetch(new Request(`http://token.test/token?service=${encodeURIComponent(service)}`, { headers: { Authorization: basic(provider, jwt) } }), { ...env, ...patch }, ctx);
   const body = (await res.json()) as { errors?: { detail?: { reason?: string } }[] };
-  const reason = body.errors?.[0]?.detail?.reason;
-  return { status: res.status, ...(reason !== undefined && { reason }) };
+  if (res.status !== 401) return { status: res.status };
+  expect(body.errors?.[0]?.detail?.reason).toBe(AUTHENTICATION_FAILED.reason);
+  const logged = (JSON.parse(logs.at(-1) ?? "{}") as { reason?: string }).reason;
+  return { status: res.status, ...(logged !== undefined && { reason: /^identity:([a-z_]+):/.exec(logged)?.[1] ?? logged }) };
 }
 
 describe("the accepted audience follows the requested service", () => {

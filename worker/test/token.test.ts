@@ -11,6 +11,7 @@ import { discoveryProvider, freshIssuer, mint, putProviders } from "./providers.
 import { resetPolicyCache } from "../src/policy/store.ts";
 import { loadSettings } from "../src/settings.ts";
 import { signJwt } from "../src/signing/sign.ts";
+import { AUTHENTICATION_FAILED } from "../src/token/handler.ts";
 import { refreshAudience } from "../src/token/refresh-token.ts";
 
 const SERVICE = "registry.test";
@@ -147,18 +148,40 @@ describe("refusals", () => {
     await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("gha", jwt)), "authn_condition");
   });
 
+  /** The reason the log line gives for the last token request. */
+  const loggedReason = () => (JSON.parse(logs.filter((l) => l.includes('"token_request"')).at(-1) ?? "{}") as { reason?: string }).reason;
+
+  it("answers an unknown provider and a refused workload token alike, so provider names can't be enumerated; the log tells them apart", async () => {
+    const wire = async (user: string, password: string) => {
+      const res = await tokenGet(`service=${SERVICE}`, basic(user, password));
+      await expectUnauthorized(res.clone(), AUTHENTICATION_FAILED.reason);
+      return { body: await res.text(), headers: [...res.headers].filter(([k]) => k !== "date"), logged: loggedReason() };
+    };
+    const unknown = await wire("nope", "garbage");
+    const known = await wire("gha", "garbage");
+    const expired = await wire("gha", await mint(issuer, github(), { expiresIn: -3600 }));
+    expect(known.body).toBe(unknown.body);
+    expect(known.headers).toEqual(unknown.headers);
+    expect(expired.body).toBe(unknown.body);
+    expect(JSON.parse(unknown.body)).toMatchObject({ errors: [{ message: AUTHENTICATION_FAILED.message }] });
+    expect([unknown.logged, known.logged, expired.logged]).toEqual(["unknown_provider", "identity:malformed: token is malformed", expect.stringMatching(/^identity:expired: /)]);
+  });
+
   it("refuses an unknown provider, garbage Basic credentials and no credentials", async () => {
     const jwt = await mint(issuer, github());
-    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("nope", jwt)), "unknown_provider");
+    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("nope", jwt)), AUTHENTICATION_FAILED.reason);
+    expect(loggedReason()).toBe("unknown_provider");
     await expectUnauthorized(await tokenGet(`service=${SERVICE}`, "Basic %%%garbage"), "bad_credentials");
     await expectUnauthorized(await tokenGet(`service=${SERVICE}`, "Bearer x"), "bad_credentials");
     await expectUnauthorized(await tokenGet(`service=${SERVICE}`), "no_credentials");
   });
 
   it("refuses a workload token for another audience or from another issuer", async () => {
-    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("gha", await mint(issuer, github("acme", { aud: "https://elsewhere" })))), "wrong_audience");
+    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("gha", await mint(issuer, github("acme", { aud: "https://elsewhere" })))), AUTHENTICATION_FAILED.reason);
+    expect(loggedReason()).toMatch(/^identity:wrong_audience: /);
     const stranger = freshIssuer(inject("githubIssuer"));
-    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("gha", await mint(stranger, { ...github(), iss: issuer }))), "unknown_key");
+    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("gha", await mint(stranger, { ...github(), iss: issuer }))), AUTHENTICATION_FAILED.reason);
+    expect(loggedReason()).toMatch(/^identity:unknown_key: /);
   });
 
   it("rejects malformed scopes with 400 and a precise message, before any verification", async () => {

@@ -32,6 +32,18 @@ type Failure =
 /** The realm of our own Basic challenge: clients show it when asking for credentials. */
 const BASIC_CHALLENGE = 'Basic realm="jwt-registry-auth"';
 
+/**
+ * One answer for "no such provider" and for every reason a workload token is
+ * refused, so the wire doesn't tell which provider names exist (a garbage JWT
+ * under a real name would otherwise get `malformed`, under a made-up one
+ * `unknown_provider`). The log line keeps the real reason, next to the token's
+ * SHA-256, which the caller can compute to find it.
+ */
+export const AUTHENTICATION_FAILED = {
+  reason: "authentication_failed",
+  message: "authentication failed: unknown provider, or the workload token was not accepted (the token server logs why, with the token's SHA-256)",
+} as const;
+
 function failureResponse(failure: Failure): Response {
   const unauthorized = (message: string, reason: string) =>
     errorResponse(401, "UNAUTHORIZED", message, { detail: { reason }, headers: { "WWW-Authenticate": BASIC_CHALLENGE } });
@@ -49,7 +61,7 @@ function failureResponse(failure: Failure): Response {
     case "service_not_allowed":
       return errorResponse(400, "DENIED", "this token server does not issue tokens for that service");
     case "unknown_provider":
-      return unauthorized("authentication failed: unknown provider", "unknown_provider");
+      return unauthorized(AUTHENTICATION_FAILED.message, AUTHENTICATION_FAILED.reason);
     case "policy_store_unavailable":
       return errorResponse(503, "UNAVAILABLE", "policies are unavailable: the policy database cannot be read");
     case "provider_unavailable":
@@ -58,7 +70,7 @@ function failureResponse(failure: Failure): Response {
       if (failure.reason === "issuer_unavailable") {
         return errorResponse(503, "UNAVAILABLE", "the provider's issuer keys are unavailable", { detail: { reason: failure.reason }, headers: { "Retry-After": String(ISSUER_RETRY_AFTER_SECONDS) } });
       }
-      return unauthorized(`workload token rejected: ${failure.reason}`, failure.reason);
+      return unauthorized(AUTHENTICATION_FAILED.message, AUTHENTICATION_FAILED.reason);
     case "authn_refused":
       return unauthorized("authentication refused by policy", "authn_condition");
     case "refresh_rejected":
