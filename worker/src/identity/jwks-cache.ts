@@ -20,7 +20,7 @@
 import type { JWK } from "jose";
 import { fetchJsonBounded, type FetchLimits } from "./bounded-fetch.ts";
 import { freshLifetimeSeconds } from "./cache-control.ts";
-import { checkIssuerUrl } from "./issuer-url.ts";
+import { checkIssuerUrl } from "@jwt-registry-auth/protocol/issuer-url";
 import { MAX_JWKS_KEYS, parseDiscovery, parseJwks } from "./jwks-document.ts";
 import { keySetOf, type KeySet } from "./key-set.ts";
 import { sha256Hex } from "@jwt-registry-auth/protocol";

@@ -4,7 +4,7 @@
  * whole (fail closed): no field is defaulted or skipped.
  */
 import type { ProviderConfig } from "./model.ts";
-import { checkIssuerUrl } from "../identity/issuer-url.ts";
+import { checkIssuerUrl } from "@jwt-registry-auth/protocol/issuer-url";
 import { MAX_CONDITION_LENGTH } from "../policy/static-check.ts";
 import { maxTokenLifetimeProblem } from "./token-lifetime.ts";
 
@@ -24,7 +24,7 @@ export function discoveryUrlFor(issuer: string): string {
 }
 
 /**
- * The token server's own URL rule (identity/issuer-url.ts), with loopback http
+ * The token server's own URL rule (protocol/src/issuer-url.ts), with loopback http
  * allowed: whether this deployment accepts it is the ALLOW_HTTP_LOOPBACK_ISSUERS
  * setting's business, decided when the issuer is fetched. Issuer identifiers
  * carry no query either (OIDC Discovery §4.3 compares them as strings).
