@@ -145,8 +145,10 @@ function parseRegistry(value) {
   if (!["/", "/v2", "/v2/"].includes(url.pathname) || url.search !== "") {
     throw new InputError(`input registry: expected a host[:port], not a path ("${value}")`);
   }
-  return { host: url.host, baseUrl: `${url.protocol}//${url.host}` };
+  const httpFallback = !value.includes("://") && isLoopbackHost(url.hostname) ? `http://${url.host}` : void 0;
+  return { host: url.host, baseUrl: `${url.protocol}//${url.host}`, ...httpFallback !== void 0 && { httpFallback } };
 }
+var isLoopbackHost = (hostname) => hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 function parseProvider(env) {
   const provider = getInput(env, "provider");
   const username = getInput(env, "username");
@@ -179,11 +181,12 @@ function parseInputs(env) {
   const audience = getInput(env, "audience") || registry.host;
   if (CONTROL.test(audience)) throw new InputError("input audience must not contain control characters");
   const tokenServer = parseTokenServer(getInput(env, "token-server"));
+  const service = getInput(env, "service");
+  if (CONTROL.test(service) || /\s/.test(service)) throw new InputError("input service must not contain whitespace or control characters");
   const refresh = parseRefresh(getInput(env, "refresh"));
   const logoutInput = getInput(env, "logout");
   const logout = logoutInput === "" ? true : parseBoolean("logout", logoutInput);
-  if (tokenServer && refresh === "off") throw new InputError("input token-server is set but refresh is false: the token server is only used for refresh tokens");
-  return { registry, provider, audience, ...tokenServer && { tokenServer }, refresh, logout };
+  return { registry, provider, audience, ...tokenServer && { tokenServer }, ...service !== "" && { service }, refresh, logout };
 }
 
 // src/jwt.ts
@@ -375,6 +378,65 @@ function parseBearerChallenge(header) {
   };
 }
 
+// src/registry.ts
+var LoginRefusedError = class extends Error {
+  name = "LoginRefusedError";
+};
+var v2 = (baseUrl) => new URL("/v2/", baseUrl);
+async function probeRegistry(registry, fetchImpl = fetch, retry = {}) {
+  const bases = registry.httpFallback === void 0 ? [registry.baseUrl] : [registry.baseUrl, registry.httpFallback];
+  let answeredBy = registry.baseUrl;
+  let failures = [];
+  let fellBackFrom = "";
+  const eachBase = async (_input, init) => {
+    const attemptFailures = [];
+    for (const base of bases) {
+      try {
+        const response2 = await fetchImpl(v2(base), init);
+        answeredBy = base;
+        fellBackFrom = attemptFailures.length > 0 ? ` (after ${attemptFailures.join("; ")})` : "";
+        return response2;
+      } catch (error) {
+        attemptFailures.push(`GET ${v2(base).href} failed: ${describeError(error)}`);
+      }
+    }
+    failures = attemptFailures;
+    throw new Error(attemptFailures.join("; "));
+  };
+  let response;
+  try {
+    response = await fetchWithRetry(eachBase, v2(registry.baseUrl), { headers: { Accept: "application/json" } }, retry);
+  } catch (error) {
+    return { baseUrl: registry.baseUrl, basic: false, failure: failures.length > 0 ? failures.join(", then ") : `GET ${v2(registry.baseUrl).href} failed: ${error.message}` };
+  }
+  await response.body?.cancel();
+  const url = v2(answeredBy).href;
+  const header = response.status === 401 ? response.headers.get("www-authenticate") : null;
+  if (header === null) return { baseUrl: answeredBy, status: response.status, basic: false, failure: `GET ${url} answered ${response.status} without a token challenge${fellBackFrom}` };
+  const challenge = parseBearerChallenge(header);
+  if (challenge) return { baseUrl: answeredBy, status: response.status, challenge, basic: false };
+  const basic = parseWwwAuthenticate(header).some((c) => c.scheme.toLowerCase() === "basic");
+  return { baseUrl: answeredBy, status: response.status, basic, failure: `GET ${url} does not use token auth (WWW-Authenticate: ${header.slice(0, 100)})${fellBackFrom}` };
+}
+async function proveLogin(baseUrl, authorization, what, fetchImpl = fetch, retry = {}) {
+  const url = v2(baseUrl);
+  let response;
+  try {
+    response = await fetchWithRetry(fetchImpl, url, { headers: { Authorization: authorization, Accept: "application/json" } }, retry);
+  } catch (error) {
+    throw new LoginRefusedError(`cannot check the login: GET ${url.href} failed: ${error.message}`);
+  }
+  if (response.ok) {
+    await response.body?.cancel();
+    return;
+  }
+  const header = response.headers.get("www-authenticate");
+  const challenge = header === null ? void 0 : parseBearerChallenge(header);
+  const detail = challenge?.error === void 0 ? "" : ` (error="${challenge.error}"${challenge.errorDescription === void 0 ? "" : `: ${challenge.errorDescription.slice(0, 200)}`})`;
+  const clean = detail.replace(/[\u0000-\u001f\u007f]+/g, " ");
+  throw new LoginRefusedError(`the registry refused the login: GET ${url.href} with ${what} answered ${await errorSummary(response)}${clean}`);
+}
+
 // src/token-server.ts
 var CLIENT_ID = "jwt-registry-auth-action";
 var TokenServerError = class extends Error {
@@ -386,36 +448,33 @@ var TokenServerError = class extends Error {
     this.refused = refused;
   }
 };
-var isLoopback = (url) => url.hostname === "localhost" || url.hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
-function checkRealm(realm, registry) {
+function checkRealm(realm, registryBaseUrl) {
   if (realm.protocol === "https:") return;
-  if (realm.protocol === "http:" && (registry.baseUrl.startsWith("http:") || isLoopback(realm))) return;
+  if (realm.protocol === "http:" && (registryBaseUrl.startsWith("http:") || isLoopbackHost(realm.hostname))) return;
   throw new TokenServerError(`refusing to send the OIDC token to ${realm.origin}: the token server must use https`);
 }
-async function discoverTokenEndpoint(registry, tokenServer, fetchImpl = fetch, retry = {}) {
-  let header = null;
-  let failure;
-  try {
-    const response = await fetchWithRetry(fetchImpl, new URL("/v2/", registry.baseUrl), { headers: { Accept: "application/json" } }, retry);
-    await response.body?.cancel();
-    header = response.status === 401 ? response.headers.get("www-authenticate") : null;
-    if (header === null) failure = `GET ${registry.baseUrl}/v2/ answered ${response.status} without a token challenge`;
-  } catch (error) {
-    failure = `GET ${registry.baseUrl}/v2/ failed: ${error.message}`;
-  }
-  const challenge = header === null ? void 0 : parseBearerChallenge(header);
-  if (header !== null && challenge === void 0) failure = `${registry.host} does not use token auth (WWW-Authenticate: ${header.slice(0, 100)})`;
+function tokenEndpointFor(probe, given = {}) {
+  const { challenge } = probe;
   let realm;
-  if (tokenServer) realm = new URL(tokenServer);
+  if (given.tokenServer) realm = new URL(given.tokenServer);
   else if (challenge) {
     try {
-      realm = new URL(challenge.realm, registry.baseUrl);
+      realm = new URL(challenge.realm, probe.baseUrl);
     } catch {
-      return { found: false, reason: `${registry.host}'s challenge has an unusable realm` };
+      return { probe, found: false, reason: `the challenge of GET ${probe.baseUrl}/v2/ has an unusable realm` };
     }
-  } else return { found: false, reason: failure ?? "no token challenge" };
-  checkRealm(realm, registry);
-  return { found: true, endpoint: { realm, service: challenge?.service ?? registry.host } };
+  } else return { probe, found: false, reason: probe.failure ?? "no token challenge" };
+  checkRealm(realm, probe.baseUrl);
+  const service = given.service ?? challenge?.service;
+  if (service === void 0 || service === "") {
+    const why = probe.failure ?? `the challenge of GET ${probe.baseUrl}/v2/ names no service`;
+    throw new TokenServerError(`cannot tell which service to ask the token server for: ${why}; set the service input to the service the registry's tokens are for (its auth.token.service)`);
+  }
+  const challengeService = given.service !== void 0 && challenge?.service !== void 0 && challenge.service !== given.service ? challenge.service : void 0;
+  return { probe, found: true, endpoint: { realm, service }, ...challengeService !== void 0 && { challengeService } };
+}
+async function discoverTokenEndpoint(registry, given = {}, fetchImpl = fetch, retry = {}) {
+  return tokenEndpointFor(await probeRegistry(registry, fetchImpl, retry), given);
 }
 async function fetchRefreshToken(endpoint, provider, jwt, fetchImpl = fetch, retry = {}) {
   const url = new URL(endpoint.realm);
@@ -442,21 +501,57 @@ async function fetchRefreshToken(endpoint, provider, jwt, fetchImpl = fetch, ret
   }
   const refreshToken = typeof body === "object" && body !== null ? body["refresh_token"] : void 0;
   if (refreshToken === void 0 || refreshToken === "") return {};
-  if (typeof refreshToken !== "string" || /[\s\u0000-\u001f]/.test(refreshToken)) throw new TokenServerError("the token server's refresh_token is not a token string");
+  if (!isTokenString(refreshToken)) throw new TokenServerError("the token server's refresh_token is not a token string");
   return { refreshToken };
+}
+var isTokenString = (value) => typeof value === "string" && value !== "" && !/[\s\u0000-\u001f\u007f]/.test(value);
+async function fetchRegistryToken(endpoint, credential, fetchImpl = fetch, retry = {}) {
+  const url = new URL(endpoint.realm);
+  let init;
+  let what;
+  if (credential.kind === "refresh-token") {
+    what = "the refresh token";
+    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.refreshToken, service: endpoint.service, client_id: CLIENT_ID });
+    init = { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" }, body: form.toString() };
+  } else {
+    what = `the OIDC token for provider "${credential.provider}"`;
+    url.searchParams.set("account", credential.provider);
+    url.searchParams.set("client_id", CLIENT_ID);
+    url.searchParams.set("service", endpoint.service);
+    const basic = Buffer.from(`${credential.provider}:${credential.jwt}`, "utf8").toString("base64");
+    init = { headers: { Authorization: `Basic ${basic}`, Accept: "application/json" } };
+  }
+  let response;
+  try {
+    response = await fetchWithRetry(fetchImpl, url, init, retry);
+  } catch (error) {
+    throw new TokenServerError(`cannot reach the token server to check the login: ${error.message}`);
+  }
+  if (response.status === 401 || response.status === 403) {
+    throw new TokenServerError(`the token server at ${url.origin} refused ${what} (service "${endpoint.service}"): ${await errorSummary(response)}`, true);
+  }
+  if (!response.ok) throw new TokenServerError(`the token server at ${url.origin} failed to issue a registry token (service "${endpoint.service}"): ${await errorSummary(response)}`);
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    throw new TokenServerError(`the token server at ${url.origin} answered with something that is not JSON`);
+  }
+  const fields = typeof body === "object" && body !== null ? body : {};
+  const token = credential.kind === "refresh-token" ? fields["access_token"] ?? fields["token"] : fields["token"] ?? fields["access_token"];
+  if (!isTokenString(token)) throw new TokenServerError(`the token server at ${url.origin} answered without a registry token`);
+  return token;
 }
 
 // src/login.ts
-async function obtainRefreshToken(inputs, jwt, runner2, deps) {
+async function obtainRefreshToken(inputs, discovery, jwt, runner2, deps) {
   if (inputs.refresh === "off") return void 0;
   const fallBack = (why) => {
     if (inputs.refresh === "required") throw new TokenServerError(`refresh is true but ${why}`);
     runner2.warning(`No refresh token (${why}); logging in with the OIDC token as the password instead`);
     return void 0;
   };
-  const discovery = await discoverTokenEndpoint(inputs.registry, inputs.tokenServer, deps.fetch, deps.retry);
   if (!discovery.found) return fallBack(`no token server found: ${discovery.reason}`);
-  runner2.info(`Token server: ${discovery.endpoint.realm.origin}${discovery.endpoint.realm.pathname} (service ${discovery.endpoint.service})`);
   let grant;
   try {
     grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, deps.fetch, deps.retry);
@@ -465,6 +560,33 @@ async function obtainRefreshToken(inputs, jwt, runner2, deps) {
     throw error;
   }
   return grant.refreshToken ?? fallBack(`the token server gave none (refresh tokens are off for provider "${inputs.provider}")`);
+}
+function noTokenServer(inputs, discovery) {
+  const { probe } = discovery;
+  if (probe.status === 200 || probe.basic) return;
+  throw new LoginRefusedError(
+    `cannot log in to ${inputs.registry.host}: ${discovery.reason}; check the registry input, or set the token-server and service inputs to the token server's endpoint and the service the registry's tokens are for`
+  );
+}
+async function prove(discovery, credential, runner2, deps) {
+  const { probe } = discovery;
+  if (discovery.found) {
+    const token = await fetchRegistryToken(discovery.endpoint, credential, deps.fetch, deps.retry);
+    runner2.mask(token);
+    const what = `a token from ${discovery.endpoint.realm.origin} for service "${discovery.endpoint.service}"`;
+    await proveLogin(probe.baseUrl, `Bearer ${token}`, what, deps.fetch, deps.retry);
+    runner2.info(`${probe.baseUrl}/v2/ accepts ${what}: the login works`);
+    return;
+  }
+  if (probe.status === 200) {
+    runner2.info(`${probe.baseUrl}/v2/ answers without credentials: the registry does not check them`);
+    return;
+  }
+  if (credential.kind !== "password") throw new Error("unreachable: a refresh token without a token server");
+  const basic = `Basic ${Buffer.from(`${credential.provider}:${credential.jwt}`, "utf8").toString("base64")}`;
+  runner2.mask(basic.slice("Basic ".length));
+  await proveLogin(probe.baseUrl, basic, "Basic credentials", deps.fetch, deps.retry);
+  runner2.info(`${probe.baseUrl}/v2/ accepts the Basic credentials: the login works`);
 }
 function describeExpiry(expiresAt) {
   return expiresAt ? `expires ${expiresAt.toISOString()}` : "expiry unknown";
@@ -475,18 +597,33 @@ async function login(env, runner2, deps = {}) {
   runner2.mask(jwt);
   const subject = unverifiedClaims(jwt)?.["sub"];
   runner2.info(`Got the job's OIDC token for audience ${inputs.audience}: sub ${typeof subject === "string" ? subject : "?"}, sha256 ${sha256Hex(jwt)}, ${describeExpiry(expiryOf(jwt))}`);
-  const refreshToken = await obtainRefreshToken(inputs, jwt, runner2, deps);
+  const { registry } = inputs;
+  const discovery = await discoverTokenEndpoint(registry, inputs, deps.fetch, deps.retry);
+  const { probe } = discovery;
+  if (probe.baseUrl !== registry.baseUrl) {
+    runner2.info(`${registry.baseUrl}/v2/ did not answer (TLS/connection failure); ${registry.host} is on loopback, so using ${probe.baseUrl} as docker does for insecure registries`);
+  }
+  if (discovery.found) {
+    const { realm, service } = discovery.endpoint;
+    runner2.info(`Token server: ${realm.origin}${realm.pathname} (service ${service})`);
+    if (discovery.challengeService !== void 0) runner2.warning(`The service input "${service}" replaces the registry's challenge service "${discovery.challengeService}"`);
+  } else noTokenServer(inputs, discovery);
+  const refreshToken = await obtainRefreshToken(inputs, discovery, jwt, runner2, deps);
   let entry;
   let expiresAt;
+  let stored;
   if (refreshToken !== void 0) {
     runner2.mask(refreshToken);
     entry = identityTokenEntry(inputs.provider, refreshToken);
     expiresAt = expiryOf(refreshToken);
+    stored = { kind: "refresh-token", refreshToken };
   } else {
     entry = passwordEntry(inputs.provider, jwt);
     expiresAt = expiryOf(jwt);
+    stored = { kind: "password", provider: inputs.provider, jwt };
   }
   runner2.mask(entry.auth);
+  await prove(discovery, stored, runner2, deps);
   const configPath = dockerConfigPath(env, deps.home);
   if (inputs.logout) {
     runner2.saveState(STATE.config, configPath);

@@ -31,7 +31,7 @@ export async function fetchWithRetry(fetchImpl: Fetch, url: URL, init: RequestIn
   throw new Error(`${url.origin}${url.pathname}: ${describeError(lastError)}`);
 }
 
-function describeError(error: unknown): string {
+export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   // undici hides the useful part (ECONNREFUSED, ENOTFOUND) in `cause`.
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";

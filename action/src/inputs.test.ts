@@ -11,9 +11,24 @@ describe("parseRegistry", () => {
     ["https://Registry.Example.com:443", "registry.example.com", "https://registry.example.com"],
     ["http://127.0.0.1:5000", "127.0.0.1:5000", "http://127.0.0.1:5000"],
     ["https://registry.example.com/v2/", "registry.example.com", "https://registry.example.com"],
-    ["[::1]:5000", "[::1]:5000", "https://[::1]:5000"],
+    ["https://127.0.0.1:5000", "127.0.0.1:5000", "https://127.0.0.1:5000"],
   ])("%s → host %s, probed at %s", (value, host, baseUrl) => {
     expect(parseRegistry(value)).toEqual({ host, baseUrl });
+  });
+
+  // docker's default insecure registries: https first, then plain http; only when no scheme was written.
+  it.each([
+    ["127.0.0.1:5000", "127.0.0.1:5000"],
+    ["localhost:5000", "localhost:5000"],
+    ["LocalHost", "localhost"],
+    ["127.10.20.30:5000", "127.10.20.30:5000"],
+    ["[::1]:5000", "[::1]:5000"],
+  ])("%s on loopback without a scheme → https, falling back to http://%s", (value, host) => {
+    expect(parseRegistry(value)).toEqual({ host, baseUrl: `https://${host}`, httpFallback: `http://${host}` });
+  });
+
+  it.each(["registry.example.com:5000", "128.0.0.1:5000", "localhost.example.com", "10.0.0.1:5000"])("%s is not loopback: https only", (value) => {
+    expect(parseRegistry(value).httpFallback).toBeUndefined();
   });
 
   it.each([
@@ -48,11 +63,13 @@ describe("parseInputs", () => {
       INPUT_PROVIDER: "github",
       INPUT_AUDIENCE: "https://registry.example.com",
       "INPUT_TOKEN-SERVER": "https://auth.example.com",
+      INPUT_SERVICE: " registry.example.com ",
       INPUT_REFRESH: "true",
       INPUT_LOGOUT: "False",
     });
     expect(parsed.audience).toBe("https://registry.example.com");
     expect(parsed.tokenServer?.href).toBe("https://auth.example.com/token");
+    expect(parsed.service).toBe("registry.example.com");
     expect(parsed.refresh).toBe("required");
     expect(parsed.logout).toBe(false);
   });
@@ -61,6 +78,11 @@ describe("parseInputs", () => {
     expect(parseInputs(env({ registry: "r.example", provider: "p", "token-server": "https://auth.example.com/auth/token?x=1" })).tokenServer?.href).toBe(
       "https://auth.example.com/auth/token?x=1",
     );
+  });
+
+  // The token server also issues the registry token that proves a password login, so refresh: false no longer excludes it.
+  it("accepts token-server with refresh false", () => {
+    expect(parseInputs(env({ registry: "r.example", provider: "p", "token-server": "https://a.example", refresh: "false" })).tokenServer?.href).toBe("https://a.example/token");
   });
 
   it("accepts username as an alias of provider, and both when they agree", () => {
@@ -75,7 +97,7 @@ describe("parseInputs", () => {
     [{ registry: "r.example", provider: "p", refresh: "yes" }, /input refresh: expected true or false, got "yes"/],
     [{ registry: "r.example", provider: "p", logout: "1" }, /input logout: expected true or false/],
     [{ registry: "r.example", provider: "p", "token-server": "auth.example.com" }, /input token-server: "auth.example.com" is not a URL/],
-    [{ registry: "r.example", provider: "p", "token-server": "https://a.example", refresh: "false" }, /refresh is false/],
+    [{ registry: "r.example", provider: "p", service: "two words" }, /input service must not contain whitespace/],
     [{ provider: "p" }, /input registry is required/],
   ])("rejects %j", (inputs, message) => {
     expect(() => parseInputs(env(inputs))).toThrow(InputError);

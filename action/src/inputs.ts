@@ -9,6 +9,12 @@ export interface Registry {
   readonly host: string;
   /** Where `/v2/` is probed: `https://host` unless the input named `http://`. */
   readonly baseUrl: string;
+  /**
+   * `http://host`, tried when `https://host` fails at the TLS/connection level:
+   * only for a loopback registry named without a scheme, which docker treats as
+   * an insecure registry (https first, then plain http).
+   */
+  readonly httpFallback?: string;
 }
 
 /** `auto`: use refresh tokens when the token server can be found, else fall back to the JWT as password. */
@@ -21,6 +27,8 @@ export interface ActionInputs {
   readonly audience: string;
   /** The token endpoint, when given rather than discovered from the registry's challenge. */
   readonly tokenServer?: URL;
+  /** The token server's `service` for this registry, when given rather than read from the challenge. */
+  readonly service?: string;
   readonly refresh: RefreshMode;
   readonly logout: boolean;
 }
@@ -53,8 +61,12 @@ export function parseRegistry(value: string): Registry {
   if (!["/", "/v2", "/v2/"].includes(url.pathname) || url.search !== "") {
     throw new InputError(`input registry: expected a host[:port], not a path ("${value}")`);
   }
-  return { host: url.host, baseUrl: `${url.protocol}//${url.host}` };
+  const httpFallback = !value.includes("://") && isLoopbackHost(url.hostname) ? `http://${url.host}` : undefined;
+  return { host: url.host, baseUrl: `${url.protocol}//${url.host}`, ...(httpFallback !== undefined && { httpFallback }) };
 }
+
+/** localhost, 127.0.0.0/8 and ::1: what docker treats as insecure registries by default. `URL` has already normalised the name. */
+export const isLoopbackHost = (hostname: string): boolean => hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 
 function parseProvider(env: Env): string {
   const provider = getInput(env, "provider");
@@ -95,9 +107,11 @@ export function parseInputs(env: Env): ActionInputs {
   const audience = getInput(env, "audience") || registry.host;
   if (CONTROL.test(audience)) throw new InputError("input audience must not contain control characters");
   const tokenServer = parseTokenServer(getInput(env, "token-server"));
+  const service = getInput(env, "service");
+  // It goes into a query string and a form field; no registry's service name has whitespace.
+  if (CONTROL.test(service) || /\s/.test(service)) throw new InputError("input service must not contain whitespace or control characters");
   const refresh = parseRefresh(getInput(env, "refresh"));
   const logoutInput = getInput(env, "logout");
   const logout = logoutInput === "" ? true : parseBoolean("logout", logoutInput);
-  if (tokenServer && refresh === "off") throw new InputError("input token-server is set but refresh is false: the token server is only used for refresh tokens");
-  return { registry, provider, audience, ...(tokenServer && { tokenServer }), refresh, logout };
+  return { registry, provider, audience, ...(tokenServer && { tokenServer }), ...(service !== "" && { service }), refresh, logout };
 }

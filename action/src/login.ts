@@ -1,8 +1,9 @@
 /**
  * The main step: get the job's OIDC token, turn it into the longest-lived
  * credential the token server will give (a refresh token, else the JWT itself
- * as the password), and write it into the docker config. Every secret is
- * masked before anything could print it.
+ * as the password), prove it against the registry as `docker login` does, and
+ * only then write it into the docker config. Every secret is masked before
+ * anything could print it.
  */
 import { addLogin, dockerConfigPath, entryFingerprint, identityTokenEntry, passwordEntry, type DockerAuthEntry } from "./docker-config.ts";
 import type { Fetch, RetryOptions } from "./http.ts";
@@ -11,7 +12,8 @@ import { expiryOf, sha256Hex, unverifiedClaims } from "./jwt.ts";
 import { requestActionsIdToken } from "./oidc.ts";
 import type { Env, Runner } from "./runner.ts";
 import { STATE } from "./state.ts";
-import { discoverTokenEndpoint, fetchRefreshToken, TokenServerError, type RefreshTokenGrant } from "./token-server.ts";
+import { LoginRefusedError, proveLogin } from "./registry.ts";
+import { discoverTokenEndpoint, fetchRefreshToken, fetchRegistryToken, TokenServerError, type Discovery, type RefreshTokenGrant, type StoredCredential } from "./token-server.ts";
 
 export interface LoginDeps {
   readonly fetch?: Fetch;
@@ -30,16 +32,14 @@ export interface LoginOutcome {
 }
 
 /** Refresh token when the token server is there and gives one; `undefined` means fall back to the JWT as password. */
-async function obtainRefreshToken(inputs: ActionInputs, jwt: string, runner: Runner, deps: LoginDeps): Promise<string | undefined> {
+async function obtainRefreshToken(inputs: ActionInputs, discovery: Discovery, jwt: string, runner: Runner, deps: LoginDeps): Promise<string | undefined> {
   if (inputs.refresh === "off") return undefined;
   const fallBack = (why: string): undefined => {
     if (inputs.refresh === "required") throw new TokenServerError(`refresh is true but ${why}`);
     runner.warning(`No refresh token (${why}); logging in with the OIDC token as the password instead`);
     return undefined;
   };
-  const discovery = await discoverTokenEndpoint(inputs.registry, inputs.tokenServer, deps.fetch, deps.retry);
   if (!discovery.found) return fallBack(`no token server found: ${discovery.reason}`);
-  runner.info(`Token server: ${discovery.endpoint.realm.origin}${discovery.endpoint.realm.pathname} (service ${discovery.endpoint.service})`);
   let grant: RefreshTokenGrant;
   try {
     grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, deps.fetch, deps.retry);
@@ -49,6 +49,41 @@ async function obtainRefreshToken(inputs: ActionInputs, jwt: string, runner: Run
     throw error;
   }
   return grant.refreshToken ?? fallBack(`the token server gave none (refresh tokens are off for provider "${inputs.provider}")`);
+}
+
+/**
+ * The Bearer challenge could not be read and no token-server input replaces it:
+ * only a registry that lets anyone in, or asks for Basic credentials, can still
+ * be logged in to (with the OIDC token as the password).
+ */
+function noTokenServer(inputs: ActionInputs, discovery: Discovery & { found: false }): void {
+  const { probe } = discovery;
+  if (probe.status === 200 || probe.basic) return;
+  throw new LoginRefusedError(
+    `cannot log in to ${inputs.registry.host}: ${discovery.reason}; check the registry input, or set the token-server and service inputs to the token server's endpoint and the service the registry's tokens are for`,
+  );
+}
+
+/** Uses the credential as docker will, before anything is written: a token from the token server, then `GET /v2/` with it. */
+async function prove(discovery: Discovery, credential: StoredCredential, runner: Runner, deps: LoginDeps): Promise<void> {
+  const { probe } = discovery;
+  if (discovery.found) {
+    const token = await fetchRegistryToken(discovery.endpoint, credential, deps.fetch, deps.retry);
+    runner.mask(token);
+    const what = `a token from ${discovery.endpoint.realm.origin} for service "${discovery.endpoint.service}"`;
+    await proveLogin(probe.baseUrl, `Bearer ${token}`, what, deps.fetch, deps.retry);
+    runner.info(`${probe.baseUrl}/v2/ accepts ${what}: the login works`);
+    return;
+  }
+  if (probe.status === 200) {
+    runner.info(`${probe.baseUrl}/v2/ answers without credentials: the registry does not check them`);
+    return;
+  }
+  if (credential.kind !== "password") throw new Error("unreachable: a refresh token without a token server");
+  const basic = `Basic ${Buffer.from(`${credential.provider}:${credential.jwt}`, "utf8").toString("base64")}`;
+  runner.mask(basic.slice("Basic ".length));
+  await proveLogin(probe.baseUrl, basic, "Basic credentials", deps.fetch, deps.retry);
+  runner.info(`${probe.baseUrl}/v2/ accepts the Basic credentials: the login works`);
 }
 
 function describeExpiry(expiresAt: Date | undefined): string {
@@ -62,18 +97,35 @@ export async function login(env: Env, runner: Runner, deps: LoginDeps = {}): Pro
   const subject = unverifiedClaims(jwt)?.["sub"];
   runner.info(`Got the job's OIDC token for audience ${inputs.audience}: sub ${typeof subject === "string" ? subject : "?"}, sha256 ${sha256Hex(jwt)}, ${describeExpiry(expiryOf(jwt))}`);
 
-  const refreshToken = await obtainRefreshToken(inputs, jwt, runner, deps);
+  const { registry } = inputs;
+  const discovery = await discoverTokenEndpoint(registry, inputs, deps.fetch, deps.retry);
+  const { probe } = discovery;
+  if (probe.baseUrl !== registry.baseUrl) {
+    runner.info(`${registry.baseUrl}/v2/ did not answer (TLS/connection failure); ${registry.host} is on loopback, so using ${probe.baseUrl} as docker does for insecure registries`);
+  }
+  if (discovery.found) {
+    const { realm, service } = discovery.endpoint;
+    runner.info(`Token server: ${realm.origin}${realm.pathname} (service ${service})`);
+    if (discovery.challengeService !== undefined) runner.warning(`The service input "${service}" replaces the registry's challenge service "${discovery.challengeService}"`);
+  } else noTokenServer(inputs, discovery);
+
+  const refreshToken = await obtainRefreshToken(inputs, discovery, jwt, runner, deps);
   let entry: DockerAuthEntry;
   let expiresAt: Date | undefined;
+  let stored: StoredCredential;
   if (refreshToken !== undefined) {
     runner.mask(refreshToken);
     entry = identityTokenEntry(inputs.provider, refreshToken);
     expiresAt = expiryOf(refreshToken);
+    stored = { kind: "refresh-token", refreshToken };
   } else {
     entry = passwordEntry(inputs.provider, jwt);
     expiresAt = expiryOf(jwt);
+    stored = { kind: "password", provider: inputs.provider, jwt };
   }
   runner.mask(entry.auth);
+  // Nothing is written, not even state, until the registry has accepted the credential.
+  await prove(discovery, stored, runner, deps);
 
   const configPath = dockerConfigPath(env, deps.home);
   // State first: if writing fails halfway, post finds nothing of ours and leaves the file alone.

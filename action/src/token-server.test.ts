@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestServer, type Reply, type TestServer } from "../test/http-server.ts";
 import { parseRegistry } from "./inputs.ts";
-import { CLIENT_ID, discoverTokenEndpoint, fetchRefreshToken, TokenServerError } from "./token-server.ts";
+import { CLIENT_ID, discoverTokenEndpoint, fetchRefreshToken, fetchRegistryToken, TokenServerError } from "./token-server.ts";
 
 const servers: TestServer[] = [];
 afterEach(async () => {
@@ -24,8 +24,9 @@ const challenge = (realm: string, service = "regtest-registry"): Reply => ({
 describe("discoverTokenEndpoint", () => {
   it("reads realm and service from the registry's challenge", async () => {
     const registry = await serve((_r, origin) => challenge(`${origin}/token`));
-    const discovery = await discoverTokenEndpoint(parseRegistry(registry.url), undefined, fetch, noRetry);
-    expect(discovery).toEqual({ found: true, endpoint: { realm: new URL(`${registry.url}/token`), service: "regtest-registry" } });
+    const discovery = await discoverTokenEndpoint(parseRegistry(registry.url), {}, fetch, noRetry);
+    expect(discovery).toMatchObject({ found: true, endpoint: { realm: new URL(`${registry.url}/token`), service: "regtest-registry" } });
+    expect(discovery.probe.baseUrl).toBe(registry.url);
     expect(registry.requests.map((r) => `${r.method} ${r.url.pathname}`)).toEqual(["GET /v2/"]);
     expect(registry.requests[0]?.headers.authorization).toBeUndefined();
   });
@@ -33,16 +34,41 @@ describe("discoverTokenEndpoint", () => {
   it("lets the token-server input replace the realm, keeping the challenge's service", async () => {
     const registry = await serve(() => challenge("http://127.0.0.1:9/elsewhere"));
     const override = new URL("http://127.0.0.1:7/token");
-    const discovery = await discoverTokenEndpoint(parseRegistry(registry.url), override, fetch, noRetry);
-    expect(discovery).toEqual({ found: true, endpoint: { realm: override, service: "regtest-registry" } });
+    const discovery = await discoverTokenEndpoint(parseRegistry(registry.url), { tokenServer: override }, fetch, noRetry);
+    expect(discovery).toMatchObject({ found: true, endpoint: { realm: override, service: "regtest-registry" } });
+    expect(discovery.found && discovery.challengeService).toBeUndefined();
   });
 
-  it("with a token-server input and no reachable registry, uses the registry host as service", async () => {
+  it("lets the service input replace the challenge's service, and says which one it replaced", async () => {
+    const registry = await serve((_r, origin) => challenge(`${origin}/token`, "from-challenge"));
+    const discovery = await discoverTokenEndpoint(parseRegistry(registry.url), { service: "from-input" }, fetch, noRetry);
+    expect(discovery).toMatchObject({ found: true, endpoint: { service: "from-input" }, challengeService: "from-challenge" });
+  });
+
+  // The registry host was the old guess; a token for the wrong service only fails later, at the registry, less clearly.
+  it("with a token-server input and no reachable registry, never guesses the service: fails naming the service input and the URL", async () => {
     const gone = await serve(() => ({ status: 200 }));
     await gone.close();
     const override = new URL("http://127.0.0.1:7/token");
     const registry = parseRegistry(gone.url);
-    expect(await discoverTokenEndpoint(registry, override, fetch, noRetry)).toEqual({ found: true, endpoint: { realm: override, service: registry.host } });
+    const error = (await discoverTokenEndpoint(registry, { tokenServer: override }, fetch, noRetry).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(TokenServerError);
+    expect(error.message).toMatch(new RegExp(`^cannot tell which service to ask the token server for: GET ${gone.url}/v2/ failed: .*ECONNREFUSED.*; set the service input to`));
+  });
+
+  it("with token-server and service inputs and no reachable registry, uses them", async () => {
+    const gone = await serve(() => ({ status: 200 }));
+    await gone.close();
+    const override = new URL("http://127.0.0.1:7/token");
+    const discovery = await discoverTokenEndpoint(parseRegistry(gone.url), { tokenServer: override, service: "svc" }, fetch, noRetry);
+    expect(discovery).toMatchObject({ found: true, endpoint: { realm: override, service: "svc" } });
+  });
+
+  it("fails naming the service input when the challenge has a realm but no service", async () => {
+    const registry = await serve((_r, origin) => ({ status: 401, headers: { "WWW-Authenticate": `Bearer realm="${origin}/token"` } }));
+    await expect(discoverTokenEndpoint(parseRegistry(registry.url), {}, fetch, noRetry)).rejects.toThrow(
+      `cannot tell which service to ask the token server for: the challenge of GET ${registry.url}/v2/ names no service; set the service input`,
+    );
   });
 
   it.each([
@@ -51,7 +77,7 @@ describe("discoverTokenEndpoint", () => {
     [{ status: 401 }, /answered 401 without a token challenge/],
   ])("finds no token server when the registry answers %j", async (reply, reason) => {
     const registry = await serve(() => reply);
-    const discovery = await discoverTokenEndpoint(parseRegistry(registry.url), undefined, fetch, noRetry);
+    const discovery = await discoverTokenEndpoint(parseRegistry(registry.url), {}, fetch, noRetry);
     expect(discovery.found).toBe(false);
     expect(discovery.found === false && discovery.reason).toMatch(reason);
   });
@@ -59,7 +85,7 @@ describe("discoverTokenEndpoint", () => {
   it("finds no token server when the registry is unreachable, and says why", async () => {
     const gone = await serve(() => ({ status: 200 }));
     await gone.close();
-    const discovery = await discoverTokenEndpoint(parseRegistry(gone.url), undefined, fetch, noRetry);
+    const discovery = await discoverTokenEndpoint(parseRegistry(gone.url), {}, fetch, noRetry);
     expect(discovery.found === false && discovery.reason).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/v2\/ failed: .*ECONNREFUSED/);
   });
 
@@ -71,13 +97,13 @@ describe("discoverTokenEndpoint", () => {
   };
 
   it("refuses to send the JWT to a plain-http realm named by an https registry", async () => {
-    await expect(discoverTokenEndpoint(await httpsRegistry(), new URL("http://auth.example.com/token"), fetch, noRetry)).rejects.toThrow(
+    await expect(discoverTokenEndpoint(await httpsRegistry(), { tokenServer: new URL("http://auth.example.com/token"), service: "s" }, fetch, noRetry)).rejects.toThrow(
       "refusing to send the OIDC token to http://auth.example.com: the token server must use https",
     );
   });
 
   it("allows a plain-http realm on loopback", async () => {
-    const discovery = await discoverTokenEndpoint(await httpsRegistry(), new URL("http://127.0.0.1:7/token"), fetch, noRetry);
+    const discovery = await discoverTokenEndpoint(await httpsRegistry(), { tokenServer: new URL("http://127.0.0.1:7/token"), service: "s" }, fetch, noRetry);
     expect(discovery.found).toBe(true);
   });
 });
@@ -133,5 +159,49 @@ describe("fetchRefreshToken", () => {
     expect(error).toBeInstanceOf(TokenServerError);
     expect((error as TokenServerError).refused).toBe(false);
     expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe("fetchRegistryToken (the login proof's token, got as docker will)", () => {
+  const endpointOf = (server: TestServer) => ({ realm: new URL(`${server.url}/token?tenant=x`), service: "svc" });
+  const tokenReply: Reply = { status: 200, body: { token: "reg-token", access_token: "reg-token", expires_in: 300, issued_at: "2026-11-29T11:45:46Z" } };
+
+  it("POSTs a refresh token as grant_type=refresh_token with service and client_id, no scope", async () => {
+    const server = await serve(() => tokenReply);
+    expect(await fetchRegistryToken(endpointOf(server), { kind: "refresh-token", refreshToken: "rt-1" }, fetch, noRetry)).toBe("reg-token");
+    const request = server.requests[0];
+    expect(request?.method).toBe("POST");
+    expect(request?.url.search).toBe("?tenant=x");
+    expect(request?.headers["content-type"]).toBe("application/x-www-form-urlencoded");
+    expect(request?.headers.authorization).toBeUndefined();
+    expect([...new URLSearchParams(request?.body)]).toEqual([
+      ["grant_type", "refresh_token"],
+      ["refresh_token", "rt-1"],
+      ["service", "svc"],
+      ["client_id", CLIENT_ID],
+    ]);
+  });
+
+  it("GETs with Basic provider:jwt for a password, without offline_token", async () => {
+    const server = await serve(() => tokenReply);
+    expect(await fetchRegistryToken(endpointOf(server), { kind: "password", provider: "gh", jwt: "a.b.c" }, fetch, noRetry)).toBe("reg-token");
+    const request = server.requests[0];
+    expect(request?.method).toBe("GET");
+    expect([...(request?.url.searchParams ?? [])]).toEqual([
+      ["tenant", "x"],
+      ["account", "gh"],
+      ["client_id", CLIENT_ID],
+      ["service", "svc"],
+    ]);
+    expect(request?.headers.authorization).toBe(`Basic ${Buffer.from("gh:a.b.c").toString("base64")}`);
+  });
+
+  it("reports a refusal with the server's message, and an answer without a token", async () => {
+    const refusing = await serve(() => ({ status: 401, body: { errors: [{ code: "UNAUTHORIZED", message: "refresh token expired" }] } }));
+    const error = (await fetchRegistryToken(endpointOf(refusing), { kind: "refresh-token", refreshToken: "rt-1" }, fetch, noRetry).catch((e: unknown) => e)) as TokenServerError;
+    expect(error.refused).toBe(true);
+    expect(error.message).toBe(`the token server at ${refusing.url} refused the refresh token (service "svc"): HTTP 401: refresh token expired`);
+    const empty = await serve(() => ({ status: 200, body: { expires_in: 300 } }));
+    await expect(fetchRegistryToken(endpointOf(empty), { kind: "password", provider: "gh", jwt: "a.b.c" }, fetch, noRetry)).rejects.toThrow("answered without a registry token");
   });
 });

@@ -3,18 +3,22 @@
  * exactly as `docker login` does against a Distribution token server:
  * `GET /v2/` → 401 `WWW-Authenticate: Bearer realm=…,service=…`, then
  * `GET realm?account=…&client_id=…&offline_token=true&service=…` with Basic
- * `provider:jwt` → `{…, refresh_token}`.
+ * `provider:jwt` → `{…, refresh_token}`; and trading the stored credential for
+ * a registry token the way docker later does, to prove the login.
  */
-import { parseBearerChallenge } from "@jwt-registry-auth/protocol/www-authenticate";
 import { errorSummary, fetchWithRetry, type Fetch, type RetryOptions } from "./http.ts";
-import type { Registry } from "./inputs.ts";
+import { isLoopbackHost, type Registry } from "./inputs.ts";
+import { probeRegistry, type RegistryProbe } from "./registry.ts";
 
 export interface TokenEndpoint {
   readonly realm: URL;
   readonly service: string;
 }
 
-export type Discovery = { readonly found: true; readonly endpoint: TokenEndpoint } | { readonly found: false; readonly reason: string };
+export type Discovery = { readonly probe: RegistryProbe } & (
+  | { readonly found: true; readonly endpoint: TokenEndpoint; /** The challenge's service, when the service input replaced it. */ readonly challengeService?: string }
+  | { readonly found: false; readonly reason: string }
+);
 
 /** How this client names itself to the token server, for its audit log. */
 export const CLIENT_ID = "jwt-registry-auth-action";
@@ -29,49 +33,53 @@ export class TokenServerError extends Error {
   }
 }
 
-const isLoopback = (url: URL): boolean => url.hostname === "localhost" || url.hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
-
 /**
  * The realm receives the workload JWT, so it must be at least as protected as
- * the registry: plain http only when the registry itself was named with http,
- * or on loopback.
+ * the registry: plain http only when the registry itself is spoken to over http
+ * (named with http, or the loopback fallback), or on loopback.
  */
-function checkRealm(realm: URL, registry: Registry): void {
+function checkRealm(realm: URL, registryBaseUrl: string): void {
   if (realm.protocol === "https:") return;
-  if (realm.protocol === "http:" && (registry.baseUrl.startsWith("http:") || isLoopback(realm))) return;
+  if (realm.protocol === "http:" && (registryBaseUrl.startsWith("http:") || isLoopbackHost(realm.hostname))) return;
   throw new TokenServerError(`refusing to send the OIDC token to ${realm.origin}: the token server must use https`);
 }
 
-/**
- * Reads the registry's challenge. `tokenServer` (the input) replaces the realm;
- * the service still comes from the challenge when there is one, else it is the
- * registry host.
- */
-export async function discoverTokenEndpoint(registry: Registry, tokenServer: URL | undefined, fetchImpl: Fetch = fetch, retry: RetryOptions = {}): Promise<Discovery> {
-  let header: string | null = null;
-  let failure: string | undefined;
-  try {
-    const response = await fetchWithRetry(fetchImpl, new URL("/v2/", registry.baseUrl), { headers: { Accept: "application/json" } }, retry);
-    await response.body?.cancel();
-    header = response.status === 401 ? response.headers.get("www-authenticate") : null;
-    if (header === null) failure = `GET ${registry.baseUrl}/v2/ answered ${response.status} without a token challenge`;
-  } catch (error) {
-    failure = `GET ${registry.baseUrl}/v2/ failed: ${(error as Error).message}`;
-  }
-  const challenge = header === null ? undefined : parseBearerChallenge(header);
-  if (header !== null && challenge === undefined) failure = `${registry.host} does not use token auth (WWW-Authenticate: ${header.slice(0, 100)})`;
+export interface GivenEndpoint {
+  /** The token-server input: replaces the challenge's realm. */
+  readonly tokenServer?: URL;
+  /** The service input: replaces the challenge's service. */
+  readonly service?: string;
+}
 
+/**
+ * The token endpoint from the probe of the registry. The service is the
+ * service input's, else the challenge's; it is never guessed: a realm without
+ * a service fails, naming the service input and the URL whose answer lacked it.
+ */
+export function tokenEndpointFor(probe: RegistryProbe, given: GivenEndpoint = {}): Discovery {
+  const { challenge } = probe;
   let realm: URL;
-  if (tokenServer) realm = new URL(tokenServer);
+  if (given.tokenServer) realm = new URL(given.tokenServer);
   else if (challenge) {
     try {
-      realm = new URL(challenge.realm, registry.baseUrl);
+      realm = new URL(challenge.realm, probe.baseUrl);
     } catch {
-      return { found: false, reason: `${registry.host}'s challenge has an unusable realm` };
+      return { probe, found: false, reason: `the challenge of GET ${probe.baseUrl}/v2/ has an unusable realm` };
     }
-  } else return { found: false, reason: failure ?? "no token challenge" };
-  checkRealm(realm, registry);
-  return { found: true, endpoint: { realm, service: challenge?.service ?? registry.host } };
+  } else return { probe, found: false, reason: probe.failure ?? "no token challenge" };
+  checkRealm(realm, probe.baseUrl);
+  const service = given.service ?? challenge?.service;
+  if (service === undefined || service === "") {
+    const why = probe.failure ?? `the challenge of GET ${probe.baseUrl}/v2/ names no service`;
+    throw new TokenServerError(`cannot tell which service to ask the token server for: ${why}; set the service input to the service the registry's tokens are for (its auth.token.service)`);
+  }
+  const challengeService = given.service !== undefined && challenge?.service !== undefined && challenge.service !== given.service ? challenge.service : undefined;
+  return { probe, found: true, endpoint: { realm, service }, ...(challengeService !== undefined && { challengeService }) };
+}
+
+/** Reads the registry's challenge (see {@link probeRegistry}) and finds the token endpoint in it, or in the inputs. */
+export async function discoverTokenEndpoint(registry: Registry, given: GivenEndpoint = {}, fetchImpl: Fetch = fetch, retry: RetryOptions = {}): Promise<Discovery> {
+  return tokenEndpointFor(await probeRegistry(registry, fetchImpl, retry), given);
 }
 
 export interface RefreshTokenGrant {
@@ -105,7 +113,59 @@ export async function fetchRefreshToken(endpoint: TokenEndpoint, provider: strin
   const refreshToken = typeof body === "object" && body !== null ? (body as Record<string, unknown>)["refresh_token"] : undefined;
   if (refreshToken === undefined || refreshToken === "") return {};
   // It goes into a JSON file and an HTTP form field; whitespace or control characters mean something is off.
-  // eslint-disable-next-line no-control-regex
-  if (typeof refreshToken !== "string" || /[\s\u0000-\u001f]/.test(refreshToken)) throw new TokenServerError("the token server's refresh_token is not a token string");
+  if (!isTokenString(refreshToken)) throw new TokenServerError("the token server's refresh_token is not a token string");
   return { refreshToken };
+}
+
+// eslint-disable-next-line no-control-regex
+const isTokenString = (value: unknown): value is string => typeof value === "string" && value !== "" && !/[\s\u0000-\u001f\u007f]/.test(value);
+
+/** What the docker config will hold, as docker will present it to the token server. */
+export type StoredCredential =
+  | { readonly kind: "refresh-token"; readonly refreshToken: string }
+  | { readonly kind: "password"; readonly provider: string; readonly jwt: string };
+
+/**
+ * A registry token for the endpoint's service, no scope (`GET /v2/` needs only
+ * a valid token), obtained as docker does with the stored credential: an
+ * identity token is POSTed as `grant_type=refresh_token`; a password is sent
+ * as Basic on `GET realm?account=…&service=…`.
+ */
+export async function fetchRegistryToken(endpoint: TokenEndpoint, credential: StoredCredential, fetchImpl: Fetch = fetch, retry: RetryOptions = {}): Promise<string> {
+  const url = new URL(endpoint.realm);
+  let init: RequestInit;
+  let what: string;
+  if (credential.kind === "refresh-token") {
+    what = "the refresh token";
+    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.refreshToken, service: endpoint.service, client_id: CLIENT_ID });
+    init = { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" }, body: form.toString() };
+  } else {
+    what = `the OIDC token for provider "${credential.provider}"`;
+    url.searchParams.set("account", credential.provider);
+    url.searchParams.set("client_id", CLIENT_ID);
+    url.searchParams.set("service", endpoint.service);
+    const basic = Buffer.from(`${credential.provider}:${credential.jwt}`, "utf8").toString("base64");
+    init = { headers: { Authorization: `Basic ${basic}`, Accept: "application/json" } };
+  }
+  let response: Response;
+  try {
+    response = await fetchWithRetry(fetchImpl, url, init, retry);
+  } catch (error) {
+    throw new TokenServerError(`cannot reach the token server to check the login: ${(error as Error).message}`);
+  }
+  if (response.status === 401 || response.status === 403) {
+    throw new TokenServerError(`the token server at ${url.origin} refused ${what} (service "${endpoint.service}"): ${await errorSummary(response)}`, true);
+  }
+  if (!response.ok) throw new TokenServerError(`the token server at ${url.origin} failed to issue a registry token (service "${endpoint.service}"): ${await errorSummary(response)}`);
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    throw new TokenServerError(`the token server at ${url.origin} answered with something that is not JSON`);
+  }
+  const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+  // docker reads access_token from the OAuth POST and token from the GET; the token server sends both.
+  const token = credential.kind === "refresh-token" ? (fields["access_token"] ?? fields["token"]) : (fields["token"] ?? fields["access_token"]);
+  if (!isTokenString(token)) throw new TokenServerError(`the token server at ${url.origin} answered without a registry token`);
+  return token;
 }

@@ -8,10 +8,11 @@ import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startOidcIssuer, type OidcIssuer } from "@jwt-registry-auth/testkit/oidc-issuer";
 import { parse as parseYaml } from "yaml";
 import { startActionsOidcEndpoint, type ActionsOidcEndpoint } from "./actions-oidc-endpoint.ts";
+import { startFakeRegistry, startFakeTokenServer, type FakeRegistry, type FakeTokenServer } from "./fake-registry.ts";
 import { DIST_DIR, runStep } from "./github-runner.ts";
 
 const ACTION_DIR = join(DIST_DIR, "..");
@@ -25,7 +26,7 @@ describe("dist/", () => {
   it("is what action.yml runs, with node24, main and post", () => {
     const action = parseYaml(readFileSync(join(ACTION_DIR, "action.yml"), "utf8")) as { runs: Record<string, string>; inputs: Record<string, unknown> };
     expect(action.runs).toEqual({ using: "node24", main: "dist/main.mjs", post: "dist/post.mjs" });
-    expect(Object.keys(action.inputs)).toEqual(["registry", "provider", "username", "audience", "token-server", "refresh", "logout"]);
+    expect(Object.keys(action.inputs)).toEqual(["registry", "provider", "username", "audience", "token-server", "service", "refresh", "logout"]);
   });
 });
 
@@ -33,6 +34,10 @@ describe("the bundle run as GitHub runs it", () => {
   let issuer: OidcIssuer;
   let oidc: ActionsOidcEndpoint;
   let bundle: string;
+  const servers: (FakeRegistry | FakeTokenServer)[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
   beforeAll(async () => {
     issuer = await startOidcIssuer();
     oidc = await startActionsOidcEndpoint(issuer);
@@ -51,24 +56,64 @@ describe("the bundle run as GitHub runs it", () => {
     const foreign = { auths: { "ghcr.io": { auth: "eDp5" } }, credHelpers: { "gcr.io": "gcloud" } };
     writeFileSync(configPath, JSON.stringify(foreign));
     const env = { ...oidc.env, DOCKER_CONFIG: dockerConfig };
+    const registry = await startFakeRegistry();
+    servers.push(registry);
 
-    const main = await runStep(join(bundle, "main.mjs"), { inputs: { registry: "http://127.0.0.1:5999", username: "github", refresh: "false" }, env });
+    const main = await runStep(join(bundle, "main.mjs"), { inputs: { registry: registry.url, username: "github", refresh: "false" }, env });
     expect(main.errors).toEqual([]);
     expect(main.exitCode).toBe(0);
     const jwt = oidc.issued.at(-1) as string;
     const auth = Buffer.from(`github:${jwt}`).toString("base64");
-    expect(JSON.parse(readFileSync(configPath, "utf8"))).toEqual({ ...foreign, auths: { ...foreign.auths, "127.0.0.1:5999": { auth } } });
+    expect(JSON.parse(readFileSync(configPath, "utf8"))).toEqual({ ...foreign, auths: { ...foreign.auths, [registry.host]: { auth } } });
     expect(statSync(configPath).mode & 0o777).toBe(0o600);
-    expect(main.outputs["registry"]).toBe("127.0.0.1:5999");
+    expect(main.outputs["registry"]).toBe(registry.host);
     expect(main.outputs["expires-at"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
     expect(main.masks).toEqual(expect.arrayContaining([jwt, auth]));
     // Every secret is registered before it could appear, and never appears unmasked anyway.
     expect(main.stdout.replace(/^::add-mask::.*$/gm, "")).not.toContain(jwt);
-    expect(main.stdout).toMatch(/Logged in to 127\.0\.0\.1:5999 as github .* in \d+ ms/);
+    expect(main.stdout).toContain(`Logged in to ${registry.host} as github `);
+    expect(main.stdout).toMatch(/ in \d+ ms$/m);
+    // The password was used before it was written: a registry token got with it, accepted by /v2/.
+    expect(registry.requests.map((r) => `${r.method} ${r.url.pathname} ${r.headers.authorization?.split(" ")[0] ?? "-"}`)).toEqual(["GET /v2/ -", "GET /token Basic", "GET /v2/ Bearer"]);
 
     const post = await runStep(join(bundle, "post.mjs"), { inputs: {}, env, state: main.state });
     expect(post.exitCode).toBe(0);
     expect(JSON.parse(readFileSync(configPath, "utf8"))).toEqual(foreign);
+  });
+
+  it("logs in to a loopback registry named without a scheme over the http fallback, through the token-server input, for the challenge's service", async () => {
+    const dockerConfig = mkdtempSync(join(tmpdir(), "action-docker-"));
+    const refreshToken = await issuer.mint({ sub: "github/refresh" }, { expiresIn: 3600 });
+    const tokenServer = await startFakeTokenServer({ refreshToken });
+    const registry = await startFakeRegistry({ service: "svc.example", tokenServer });
+    servers.push(tokenServer, registry);
+    const main = await runStep(join(bundle, "main.mjs"), {
+      inputs: { registry: registry.host, provider: "github", "token-server": tokenServer.url },
+      env: { ...oidc.env, DOCKER_CONFIG: dockerConfig },
+    });
+    expect(main.errors).toEqual([]);
+    expect(main.exitCode).toBe(0);
+    expect(main.stdout).toContain(`so using http://${registry.host} as docker does for insecure registries`);
+    expect(JSON.parse(readFileSync(join(dockerConfig, "config.json"), "utf8"))).toEqual({
+      auths: { [registry.host]: { auth: Buffer.from("github:").toString("base64"), identitytoken: refreshToken } },
+    });
+    expect(tokenServer.requests.map((r) => `${r.method} ${r.url.searchParams.get("service") ?? new URLSearchParams(r.body).get("service")}`)).toEqual(["GET svc.example", "POST svc.example"]);
+    // The registry token of the proof is masked too (the offline GET's own token is never read).
+    expect(main.masks).toEqual(expect.arrayContaining([refreshToken, [...tokenServer.issued.keys()].at(-1)]));
+  });
+
+  it("fails with ::error:: and exit 1 when the registry refuses the credential, naming the cause and writing nothing", async () => {
+    const dockerConfig = mkdtempSync(join(tmpdir(), "action-docker-"));
+    const registry = await startFakeRegistry({ refuse: "token signed by an untrusted key" });
+    servers.push(registry);
+    const main = await runStep(join(bundle, "main.mjs"), { inputs: { registry: registry.host, provider: "github", refresh: "false" }, env: { ...oidc.env, DOCKER_CONFIG: dockerConfig } });
+    expect(main.exitCode).toBe(1);
+    expect(main.errors).toEqual([
+      `the registry refused the login: GET http://${registry.host}/v2/ with a token from http://${registry.host} for service "test-registry" answered HTTP 401: token signed by an untrusted key (error="invalid_token")`,
+    ]);
+    expect(main.state).toEqual({});
+    expect(main.outputs).toEqual({});
+    expect(() => statSync(join(dockerConfig, "config.json"))).toThrow(/ENOENT/);
   });
 
   it("fails with ::error:: and exit 1 when the job lacks id-token: write, writing nothing", async () => {

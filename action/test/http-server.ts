@@ -6,6 +6,8 @@ export interface RecordedRequest {
   readonly method: string;
   readonly url: URL;
   readonly headers: IncomingHttpHeaders;
+  /** The request body as text ("" for none). */
+  readonly body: string;
 }
 
 export interface Reply {
@@ -24,12 +26,16 @@ export async function startTestServer(handler: (request: RecordedRequest, origin
   const requests: RecordedRequest[] = [];
   let origin = "";
   const server = createServer((req, res) => {
-    const request = { method: req.method ?? "GET", url: new URL(req.url ?? "/", origin), headers: req.headers };
-    requests.push(request);
-    const reply = handler(request, origin);
-    const body = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
-    res.writeHead(reply.status, { "Content-Type": "application/json", ...reply.headers });
-    res.end(body);
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const request = { method: req.method ?? "GET", url: new URL(req.url ?? "/", origin), headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+      requests.push(request);
+      const reply = handler(request, origin);
+      const body = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
+      res.writeHead(reply.status, { "Content-Type": "application/json", ...reply.headers });
+      res.end(body);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
