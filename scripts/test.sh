@@ -17,7 +17,7 @@ npx tsc -b || status=1
 step "lint (eslint)"
 npx eslint . || status=1
 
-suites=(protocol worker cli testkit proxy-worker controller action bench e2e)
+suites=(protocol core worker cli testkit proxy-worker controller action bench e2e)
 for suite in "${suites[@]}"; do
   [ -f "$suite/vitest.config.ts" ] || continue
   step "tests: $suite"

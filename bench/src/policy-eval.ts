@@ -8,10 +8,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "@jwt-registry-auth/testkit/repo-root";
-import { claimsToCel, scopeToCel } from "@jwt-registry-auth/worker/policy/cel-values";
-import { compileCondition, evaluateCondition, type ConditionKind } from "@jwt-registry-auth/worker/policy/condition";
-import { CLAIMS_SAMPLES, SCOPE_SAMPLES } from "@jwt-registry-auth/worker/policy/samples";
-import { parseProvidersConfig } from "@jwt-registry-auth/worker/providers/config";
+import { claimsToCel, scopeToCel } from "@jwt-registry-auth/core/policy/cel-values";
+import { compileCondition, evaluateCondition, type ConditionKind } from "@jwt-registry-auth/core/policy/condition";
+import { CLAIMS_SAMPLES, SCOPE_SAMPLES } from "@jwt-registry-auth/core/policy/samples";
+import { parseProvidersConfig } from "@jwt-registry-auth/core/providers/config";
 import type { Benchmark, BenchmarkOutput } from "./lib/benchmark.ts";
 import { timeOp } from "./lib/in-process.ts";
 import { fixed, type Table } from "./lib/table.ts";

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
-import { parseProvidersConfig } from "@jwt-registry-auth/worker/providers/config";
+import { parseProvidersConfig } from "@jwt-registry-auth/core/providers/config";
 import { PROVIDER_ANNOTATION } from "./annotations.ts";
 import { parseConfig } from "./config.ts";
 import { parseProviderArgs } from "./credential-provider/args.ts";

@@ -3,7 +3,7 @@
  * flags read like the rest of a cluster's config and `cacheDuration` is what
  * the kubelet's `metav1.Duration` parses.
  */
-import { parseGoDuration } from "@jwt-registry-auth/worker/providers/duration";
+import { parseGoDuration } from "@jwt-registry-auth/core/providers/duration";
 
 /** Milliseconds from `1h`, `90s`, `1h30m`, `250ms` (Go's syntax, parsed by the one parser the provider config uses too) or a bare number of seconds; undefined if malformed. */
 export function parseDuration(text: string): number | undefined {

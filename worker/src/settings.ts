@@ -5,7 +5,7 @@
  */
 import { booleanSetting, SettingError } from "@jwt-registry-auth/protocol";
 import type { Env } from "./env.ts";
-import { checkValidity, loadSigningKeys, SigningKeyError, type SigningKeySet } from "./signing/key-set.ts";
+import { checkValidity, loadSigningKeys, SigningKeyError, type SigningKeySet } from "@jwt-registry-auth/core/signing-keys/signing-key-set";
 
 export interface Settings {
   /** `iss` of every registry token; the registry's `auth.token.issuer`. */

@@ -4,8 +4,8 @@
  * picks them up and provider ids follow the apply's rules.
  */
 import { env } from "cloudflare:test";
-import { policyApplyStatements } from "../src/policy/apply-statements.ts";
-import type { ProviderConfig } from "../src/providers/model.ts";
+import { policyApplyStatements } from "@jwt-registry-auth/core/policy/apply-statements";
+import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 
 export async function putProviders(providers: readonly ProviderConfig[]): Promise<void> {
   const statements = policyApplyStatements(providers, { appliedAt: new Date().toISOString(), sourceSha256: "0".repeat(64) });

@@ -13,8 +13,8 @@
 import type { AccessEntry } from "@jwt-registry-auth/protocol";
 import type { Env as TokenServerEnv } from "@jwt-registry-auth/worker/env";
 import { verifyWorkloadToken } from "@jwt-registry-auth/worker/identity/verify-workload-token";
-import type { ProviderConfig } from "@jwt-registry-auth/worker/providers/model";
-import { validateProviderConfig } from "@jwt-registry-auth/worker/providers/validate";
+import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
+import { validateProviderConfig } from "@jwt-registry-auth/core/providers/validate";
 import { loadSettings } from "@jwt-registry-auth/worker/settings";
 import { parseBasicAuth } from "@jwt-registry-auth/worker/token/request";
 import { issueRegistryToken } from "@jwt-registry-auth/worker/token/registry-token";

@@ -8,9 +8,9 @@ import { decodeJwt } from "jose";
 import type { AccessEntry } from "@jwt-registry-auth/protocol";
 import type { Env } from "@jwt-registry-auth/worker/env";
 import { verifyWorkloadToken } from "@jwt-registry-auth/worker/identity/verify-workload-token";
-import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/worker/policy/evaluate";
-import { compileProvider, type LoadedProvider } from "@jwt-registry-auth/worker/policy/provider";
-import type { ProviderConfig } from "@jwt-registry-auth/worker/providers/model";
+import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
+import { compileProvider, type LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
+import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { loadSettings, type Settings } from "@jwt-registry-auth/worker/settings";
 import { issueRegistryToken } from "@jwt-registry-auth/worker/token/registry-token";
 

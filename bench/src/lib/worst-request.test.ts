@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { evaluateAuthz } from "@jwt-registry-auth/worker/policy/evaluate";
-import { compileProvider } from "@jwt-registry-auth/worker/policy/provider";
-import type { ProviderConfig } from "@jwt-registry-auth/worker/providers/model";
-import { discoveryUrlFor } from "@jwt-registry-auth/worker/providers/validate";
+import { evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
+import { compileProvider } from "@jwt-registry-auth/core/policy/compile-provider";
+import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
+import { discoveryUrlFor } from "@jwt-registry-auth/core/providers/validate";
 import { MAX_ACTIONS_PER_SCOPE, MAX_SCOPES_PER_REQUEST, parseTokenRequest } from "@jwt-registry-auth/worker/token/request";
 import { WORST_ACTIONS, WORST_EVALUATIONS, worstAuthzCondition, worstQuery } from "./worst-request.ts";
 

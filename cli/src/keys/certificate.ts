@@ -26,9 +26,9 @@ import {
   readDer,
   readSequence,
   type Bytes,
-} from "@jwt-registry-auth/protocol/der";
+} from "@jwt-registry-auth/core/der";
 import type { RegistryTokenAlg } from "@jwt-registry-auth/protocol";
-import { signParams } from "@jwt-registry-auth/worker/signing/key-algorithm";
+import { signParams } from "@jwt-registry-auth/core/signing-keys/key-algorithm";
 
 export interface CertificateRequest {
   readonly alg: RegistryTokenAlg;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { keysCommand } from "./command.ts";
 import { wranglerDevVars } from "./wrangler-dev-vars.ts";
-import { expired, es256a, es256b } from "@jwt-registry-auth/worker/signing/fixtures/openssl-keys";
+import { expired, es256a, es256b } from "@jwt-registry-auth/core/signing-keys/fixtures/openssl-keys";
 
 let dir: string;
 let out: string[];

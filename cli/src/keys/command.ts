@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { checkValidity, readSigningKeys, SigningKeyError, type SigningKeySet } from "@jwt-registry-auth/worker/signing/key-set";
+import { checkValidity, readSigningKeys, SigningKeyError, type SigningKeySet } from "@jwt-registry-auth/core/signing-keys/signing-key-set";
 import { CERT_FILE, FileExistsError, KEY_FILE, writeSigningFiles } from "./files.ts";
 import { DEFAULT_DAYS, DEFAULT_SUBJECT, GENERATED_ALGS, generateSigningMaterial, type GeneratedAlg } from "./material.ts";
 import { registryConfigSnippet } from "./registry-config.ts";

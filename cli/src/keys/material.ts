@@ -5,8 +5,8 @@
  * `keys generate`, `npm start` (dev key on first run) and the e2e/bench harnesses.
  */
 import type { JWK } from "jose";
-import { readSigningKeys } from "@jwt-registry-auth/worker/signing/key-set";
-import { toPem } from "@jwt-registry-auth/worker/signing/pem";
+import { readSigningKeys } from "@jwt-registry-auth/core/signing-keys/signing-key-set";
+import { toPem } from "@jwt-registry-auth/core/signing-keys/pem";
 import { createSelfSignedCertificate } from "./certificate.ts";
 
 /** What `keys generate` makes. Ed25519 is deliberately absent: Distribution 2.8 panics on an Ed25519 certificate. */

@@ -1,7 +1,7 @@
 /**
  * `jwt-registry-auth policy …`: validate, apply, test and schema.
  */
-import { providersConfigSchemaJson } from "@jwt-registry-auth/worker/providers/schema";
+import { providersConfigSchemaJson } from "@jwt-registry-auth/core/providers/schema";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, UsageError, wantsHelp, withUsage, type Io } from "../io.ts";
 import { applyPolicyFileLocal, applyPolicyFileRemote } from "./apply.ts";
 import { InvalidPolicyFileError, loadPolicyFile, printDiagnostics } from "./load.ts";

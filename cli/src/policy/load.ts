@@ -4,8 +4,8 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
-import { formatDiagnostic, parseProvidersConfig, type ConfigResult, type Diagnostic } from "@jwt-registry-auth/worker/providers/config";
-import { fileSizeProblem } from "@jwt-registry-auth/worker/providers/size-limits";
+import { formatDiagnostic, parseProvidersConfig, type ConfigResult, type Diagnostic } from "@jwt-registry-auth/core/providers/config";
+import { fileSizeProblem } from "@jwt-registry-auth/core/providers/size-limits";
 import type { Io } from "../io.ts";
 
 export interface PolicyFile {

@@ -8,9 +8,9 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { decodeJwt } from "jose";
 import { parseScopes, ScopeError, formatScope, type ResourceScope } from "@jwt-registry-auth/protocol";
-import type { ProviderConfig } from "@jwt-registry-auth/worker/providers/model";
-import { compileProvider, describeProviderIssue } from "@jwt-registry-auth/worker/policy/provider";
-import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/worker/policy/evaluate";
+import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
+import { compileProvider, describeProviderIssue } from "@jwt-registry-auth/core/policy/compile-provider";
+import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
 import { EXIT_FAILED, EXIT_OK, parseCommandArgs, UsageError, type Io } from "../io.ts";
 import { loadPolicyFile, printDiagnostics } from "./load.ts";
 

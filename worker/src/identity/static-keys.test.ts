@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from "jose";
 import { describe, expect, inject, it } from "vitest";
-import type { ProviderConfig } from "../providers/model.ts";
+import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { jwksFromPems } from "./static-keys.ts";
 import { freshIssuer, publicPart, type TestIssuer } from "./test-issuer.ts";
 import { verifyWorkloadToken, type VerifyContext } from "./verify-workload-token.ts";

@@ -6,7 +6,7 @@
  * and an unchanged one costs nothing per request.
  */
 import { exportJWK, importSPKI, importX509, type JWK } from "jose";
-import type { ProviderConfig } from "../providers/model.ts";
+import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { sha256Hex } from "@jwt-registry-auth/protocol";
 import { parseJwks, publicJwk, type Parsed } from "./jwks-document.ts";
 import { keySetOf, kidlessKeySetOf, type KeySet } from "./key-set.ts";

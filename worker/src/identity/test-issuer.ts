@@ -5,7 +5,7 @@
  * flag, so tests that count fetches or rotate keys don't disturb each other.
  */
 import type { JWK } from "jose";
-import type { ProviderConfig } from "../providers/model.ts";
+import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 
 export interface MintRequest {
   readonly claims?: Record<string, unknown>;

@@ -8,8 +8,8 @@
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import { CLOCK_TOLERANCE_SECONDS } from "@jwt-registry-auth/protocol";
-import type { ProviderConfig } from "../providers/model.ts";
-import { maxTokenLifetimeSeconds } from "../providers/token-lifetime.ts";
+import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
+import { maxTokenLifetimeSeconds } from "@jwt-registry-auth/core/providers/token-lifetime";
 import { acceptedAudiences } from "./audience.ts";
 import { JwksCache, type CacheCall, type DiscoverySource } from "./jwks-cache.ts";
 import { jwsPartHasDuplicateKey } from "./duplicate-keys.ts";

@@ -20,11 +20,11 @@
  *   serving; otherwise lookupProvider throws PolicyStoreUnavailableError (fail
  *   closed — map it to a 503).
  */
-import { validateProviderConfig } from "../providers/validate.ts";
-import { compileProvider, describeProviderIssue, type LoadedProvider } from "./provider.ts";
+import { validateProviderConfig } from "@jwt-registry-auth/core/providers/validate";
+import { compileProvider, describeProviderIssue, type LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
 
-export type { LoadedProvider } from "./provider.ts";
-export { evaluateAuthn, evaluateAuthz, type Decision } from "./evaluate.ts";
+export type { LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
+export { evaluateAuthn, evaluateAuthz, type Decision } from "@jwt-registry-auth/core/policy/evaluate";
 
 /** How long a confirmed version is trusted before D1 is asked again. */
 export const REVALIDATE_MS = 2_000;

@@ -3,9 +3,9 @@ import type { Env } from "../env.ts";
 import { describe, expect, it } from "vitest";
 import { decodeProtectedHeader, importX509 } from "jose";
 import { REFRESH_TOKEN_TYP, REGISTRY_TOKEN_TYP, verifyRegistryToken } from "@jwt-registry-auth/protocol";
-import { loadSigningKeys } from "./key-set.ts";
+import { loadSigningKeys } from "@jwt-registry-auth/core/signing-keys/signing-key-set";
 import { signJwt } from "./sign.ts";
-import { es256a, es256b, es384, rs256 } from "./fixtures/openssl-keys.ts";
+import { es256a, es256b, es384, rs256 } from "@jwt-registry-auth/core/signing-keys/fixtures/openssl-keys";
 
 /** The ES256 key and certificate the test config made with openssl. */
 const configured = env as Pick<Env, "SIGNING_KEY" | "SIGNING_CERT">;

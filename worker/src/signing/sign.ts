@@ -6,8 +6,8 @@
  * `rootcertbundle` without knowing our `kid` scheme.
  */
 import { SignJWT, type JWTPayload } from "jose";
-import type { SigningKey } from "./key-set.ts";
-import { base64Encode } from "./pem.ts";
+import type { SigningKey } from "@jwt-registry-auth/core/signing-keys/signing-key-set";
+import { base64Encode } from "@jwt-registry-auth/core/signing-keys/pem";
 
 export interface SignOptions {
   readonly typ: string;

@@ -18,7 +18,7 @@
  */
 import { createLocalJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { rejectionOf, REFRESH_TOKEN_TYP, type TokenRejection } from "@jwt-registry-auth/protocol";
-import type { SigningKeySet } from "../signing/key-set.ts";
+import type { SigningKeySet } from "@jwt-registry-auth/core/signing-keys/signing-key-set";
 import { signJwt } from "../signing/sign.ts";
 
 export interface RefreshGrant {

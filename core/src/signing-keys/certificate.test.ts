@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { importX509 } from "jose";
-import { DerError } from "@jwt-registry-auth/protocol/der";
+import { DerError } from "../der.ts";
 import { parseCertificate } from "./certificate.ts";
 import { parsePemBlocks } from "./pem.ts";
 import { ed25519, es256a, es384, expired, rs256 } from "./fixtures/openssl-keys.ts";

@@ -3,7 +3,7 @@
  * public key and validity. Workers have no X509Certificate, hence this reader.
  * Malformed input is a DerError naming the field.
  */
-import { DerTag, contextTag, decodeBitString, decodeTime, expectTag, readDer, readSequence, type Bytes } from "@jwt-registry-auth/protocol/der";
+import { DerTag, contextTag, decodeBitString, decodeTime, expectTag, readDer, readSequence, type Bytes } from "../der.ts";
 import { keyAlgorithmOf, type KeyAlgorithm } from "./key-algorithm.ts";
 
 export interface CertificateInfo {

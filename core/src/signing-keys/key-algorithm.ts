@@ -4,7 +4,7 @@
  * Distribution 2.8 verifies only RSA PKCS#1 v1.5 and ECDSA; anything else is
  * refused here, Ed25519 with the reason (2.8 panics on an Ed25519 certificate).
  */
-import { DerError, decodeOid, readDer, readSequence, type Bytes, type DerNode } from "@jwt-registry-auth/protocol/der";
+import { DerError, decodeOid, readDer, readSequence, type Bytes, type DerNode } from "../der.ts";
 import type { RegistryTokenAlg } from "@jwt-registry-auth/protocol";
 
 export type KeyAlgorithm =

@@ -1,12 +1,10 @@
-import { env } from "cloudflare:test";
-import type { Env } from "../env.ts";
 import { describe, expect, it } from "vitest";
 import { calculateJwkThumbprint, type JWK } from "jose";
-import { checkValidity, loadSigningKeys, readSigningKeys, SigningKeyError, type SigningSetting } from "./key-set.ts";
+import { checkValidity, loadSigningKeys, readSigningKeys, SigningKeyError, type SigningSetting } from "./signing-key-set.ts";
 import { es256a, es256b, es384, expired, ed25519, rs256, rsa1024 } from "./fixtures/openssl-keys.ts";
 
-/** The ES256 key and certificate the test config made with openssl. */
-const configured = env as Pick<Env, "SIGNING_KEY" | "SIGNING_CERT">;
+/** An ES256 key and certificate made with openssl (fixtures/make-openssl-keys.sh), as an operator would. */
+const configured = { SIGNING_KEY: es256a.key, SIGNING_CERT: es256a.cert };
 
 async function rejection(keyPem: string | undefined, certPem: string | undefined, now?: number): Promise<SigningKeyError> {
   const error: unknown = await loadSigningKeys(keyPem, certPem, now).then(
@@ -35,7 +33,7 @@ async function rfc7638(jwk: JWK): Promise<string> {
 }
 
 describe("loadSigningKeys", () => {
-  it("loads the ES256 key the test config made with openssl", async () => {
+  it("loads an ES256 key made with openssl", async () => {
     const set = await loadSigningKeys(configured.SIGNING_KEY, configured.SIGNING_CERT);
     expect(set.current.alg).toBe("ES256");
     expect(set.all).toEqual([set.current]);

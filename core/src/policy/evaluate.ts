@@ -4,7 +4,7 @@
  */
 import { claimsToCel, scopeToCel, type ScopeInput } from "./cel-values.ts";
 import { evaluateCondition, type CompiledCondition, type ConditionBindings } from "./condition.ts";
-import type { LoadedProvider } from "./provider.ts";
+import type { LoadedProvider } from "./compile-provider.ts";
 import { WILDCARD_ACTION } from "./wildcard-action.ts";
 
 export interface Decision {

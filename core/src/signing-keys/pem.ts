@@ -3,7 +3,7 @@
  * is not base64url). Errors say which block is wrong and never quote its text:
  * these blocks are private keys.
  */
-import type { Bytes } from "@jwt-registry-auth/protocol/der";
+import type { Bytes } from "../der.ts";
 
 export class PemError extends Error {
   override readonly name = "PemError";

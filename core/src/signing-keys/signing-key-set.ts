@@ -9,7 +9,7 @@
  * Errors name the setting and what is wrong, never the key material.
  */
 import { calculateJwkThumbprint, type JWK } from "jose";
-import { DerError } from "@jwt-registry-auth/protocol/der";
+import { DerError } from "../der.ts";
 import type { RegistryTokenAlg } from "@jwt-registry-auth/protocol";
 import { parseCertificate, type CertificateInfo } from "./certificate.ts";
 import { importParams, pkcs8KeyAlgorithm, type KeyAlgorithm } from "./key-algorithm.ts";

@@ -4,7 +4,7 @@
  * SubjectPublicKeyInfo, first 240 bits, RFC 4648 base32 without padding, in 12
  * groups of 4 joined by ':'.
  */
-import type { Bytes } from "@jwt-registry-auth/protocol/der";
+import type { Bytes } from "../der.ts";
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
