@@ -84,7 +84,7 @@ async function run(): Promise<BenchmarkOutput> {
     data: { figures },
     notes: [
       "Compile = parse + static checks + plan + the load-time evaluation against every sample binding (what a policy load costs); the token server does it once per policy version per isolate (worker/src/policy/store.ts) and keeps the compiled program.",
-      "Eval converts the claims to CEL values on every call (what the first evaluation of a request costs); the pre-converted column is the CEL program alone, which is what every further evaluation of the same request costs (worker/src/policy/evaluate.ts converts a request's claims once).",
+      "Eval converts the claims to CEL values on every call (what the first evaluation of a request costs); the pre-converted column is the CEL program alone, which is what every further evaluation of the same request costs (core/src/policy/evaluate.ts converts a request's claims once).",
     ],
   };
 }

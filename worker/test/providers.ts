@@ -1,6 +1,6 @@
 /**
  * Puts providers into the real local D1 with the statements `cli policy apply`
- * runs (stored form: worker/src/providers/model.ts), so the Worker's cache
+ * runs (stored form: core/src/providers/model.ts), so the Worker's cache
  * picks them up and provider ids follow the apply's rules.
  */
 import { env } from "cloudflare:test";

@@ -39,10 +39,10 @@ export function partOf(url: string, functionName: string): string {
   if (url === "") return functionName.startsWith("(") ? functionName : "native / runtime";
   if (url.includes("/node_modules/jose/")) return "jose (JWT/JWS code)";
   if (url.includes("/node_modules/@bufbuild/cel/")) return "@bufbuild/cel (CEL evaluation)";
-  if (url.includes("/worker/src/policy/cel-values")) return "worker: claims/scope → CEL values";
-  if (url.includes("/worker/src/policy/")) return "worker: policy decisions";
+  if (url.includes("/core/src/policy/cel-values")) return "core: claims/scope → CEL values";
+  if (url.includes("/core/src/policy/") || url.includes("/worker/src/policy/")) return "core/worker: policy decisions";
   if (url.includes("/worker/src/identity/")) return "worker: identity (verify, JWKS cache)";
-  if (url.includes("/worker/src/signing/") || url.includes("/worker/src/token/")) return "worker: token issuing/signing";
+  if (url.includes("/core/src/signing-keys/") || url.includes("/worker/src/signing/") || url.includes("/worker/src/token/")) return "core/worker: token issuing/signing";
   if (url.startsWith("node:internal/crypto") || url.includes("internal/crypto/")) return "Node WebCrypto (JS side)";
   if (url.startsWith("node:")) return "Node internals";
   if (url.includes("/bench/")) return "bench harness";
