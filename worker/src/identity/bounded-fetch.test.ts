@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from "vitest";
-import { fetchJsonBounded } from "./bounded-fetch.ts";
+import { fetchJsonBounded } from "@jwt-registry-auth/protocol/issuer-keys";
 
 const limits = { timeoutMs: 1_000, maxBytes: 1_024 };
 const URL_ = "https://issuer.example.com/jwks";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDiscovery, parseJwks, publicJwk } from "./jwks-document.ts";
+import { parseJwks, parseJwksJson, publicJwk } from "./jwks.ts";
 
 const RSA = { kty: "RSA", n: "sXch", e: "AQAB", kid: "r1", alg: "RS256", use: "sig" };
 const EC = { kty: "EC", crv: "P-256", x: "f83O", y: "x_FE", kid: "e1" };
@@ -45,22 +45,26 @@ describe("parseJwks", () => {
   });
 });
 
-describe("parseDiscovery", () => {
-  const issuer = "https://token.actions.githubusercontent.com";
-
-  it("takes jwks_uri when the issuer matches exactly", () => {
-    expect(parseDiscovery({ issuer, jwks_uri: `${issuer}/.well-known/jwks` }, issuer)).toEqual({ ok: true, value: { jwksUri: `${issuer}/.well-known/jwks` } });
+describe("parseJwks strictness (one parser for both Workers)", () => {
+  it.each([
+    ["d", { ...EC, kid: "leaked", d: "private" }],
+    ["p", { ...RSA, kid: "leaked", p: "p" }],
+    ["k", { ...RSA, kid: "leaked", k: "c2VjcmV0" }],
+    ["use enc", { ...EC, kid: "enc", use: "enc" }],
+  ])("drops a key with %s whole, keeping the others", (_name, key) => {
+    expect(parseJwks({ keys: [RSA, key] })).toEqual({ ok: true, value: [RSA] });
+    expect(parseJwks({ keys: [key] })).toEqual({ ok: false, detail: "JWKS has no usable public signature key" });
   });
 
-  it.each([
-    [{ issuer: `${issuer}/`, jwks_uri: "https://x/jwks" }, "discovery issuer does not match the configured issuer"],
-    [{ issuer: issuer.toUpperCase(), jwks_uri: "https://x/jwks" }, "discovery issuer does not match the configured issuer"],
-    [{ jwks_uri: "https://x/jwks" }, "discovery issuer does not match the configured issuer"],
-    [{ issuer }, "discovery document has no jwks_uri"],
-    [{ issuer, jwks_uri: 42 }, "discovery document has no jwks_uri"],
-    [[issuer], "discovery document is not a JSON object"],
-    [null, "discovery document is not a JSON object"],
-  ])("refuses %j", (value, detail) => {
-    expect(parseDiscovery(value, issuer)).toEqual({ ok: false, detail });
+  it("refuses more than 100 keys by default, and takes 100", () => {
+    const keys = (n: number) => Array.from({ length: n }, (_, i) => ({ ...EC, kid: `k${i}` }));
+    expect(parseJwks({ keys: keys(101) })).toEqual({ ok: false, detail: "JWKS has more than 100 keys" });
+    expect(parseJwks({ keys: keys(100) }).ok).toBe(true);
+  });
+
+  it("parseJwksJson reads a JWKS as text", () => {
+    expect(parseJwksJson(JSON.stringify({ keys: [EC] }))).toEqual({ ok: true, value: [EC] });
+    expect(parseJwksJson("not json")).toEqual({ ok: false, detail: "JWKS is not JSON" });
+    expect(parseJwksJson("null")).toEqual({ ok: false, detail: "JWKS has no keys array" });
   });
 });

@@ -1,10 +1,11 @@
 /**
- * Fetches a small JSON document from an issuer with a deadline and a size cap:
- * an issuer that hangs or streams without end must not hold a token request
- * hostage or exhaust the isolate's memory. Redirects are not followed, because
+ * Fetches a small JSON document (discovery, a JWKS) with a deadline and a size
+ * cap: an issuer that hangs or streams without end must not hold a request
+ * hostage or exhaust the isolate's memory; a declared Content-Length over the cap
+ * is refused without reading the body. Redirects are not followed, because
  * the target of a redirect would escape the issuer-URL rule.
  */
-import { readCapped } from "@jwt-registry-auth/protocol";
+import { readCapped } from "../read-capped.ts";
 
 export interface FetchLimits {
   readonly timeoutMs: number;

@@ -1,9 +1,17 @@
 /**
- * Validation of what an issuer serves: its OIDC discovery document and its JWKS.
- * Both come from the network (or an operator's config) and are checked before
- * anything is cached. Keys are reduced to their public members, so a JWKS that
- * wrongly carries private material or symmetric (`oct`) keys can never make a
- * secret usable as a verification key.
+ * The one JWKS parser of both Workers: what an issuer serves (the token
+ * server's OIDC issuers, the proxy's token server) or an operator configures is
+ * checked here before anything is cached or verified with.
+ *
+ * - a JWKS is an object with a `keys` array of at most {@link MAX_JWKS_KEYS}
+ *   members (more is refused, not truncated);
+ * - each key is rebuilt from its public, verification-relevant members only
+ *   ({@link publicJwk}), so nothing else of the document reaches jose;
+ * - a key that carries private or symmetric material (`d`, `p`, `k`, …) is
+ *   dropped whole: its owner has published its secret, so anyone could have
+ *   signed with it; so are encryption keys (`use` other than `sig`), `oct`
+ *   keys and key types we don't verify with;
+ * - a JWKS with no usable key left is refused.
  */
 import type { JWK } from "jose";
 
@@ -17,6 +25,9 @@ const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   EC: ["crv", "x", "y"],
   OKP: ["crv", "x"],
 };
+
+/** RFC 7518 §6.2.2, §6.3.2 and §6.4.1: a key with any of these is not a public key. */
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -48,6 +59,13 @@ export function publicJwk(value: unknown): JWK | undefined {
   return jwk as JWK;
 }
 
+/** One member of a JWKS as a verification key, or undefined when it is not one. */
+function signatureKey(value: unknown): JWK | undefined {
+  if (!isRecord(value) || PRIVATE_MEMBERS.some((member) => member in value)) return undefined;
+  if (value["use"] !== undefined && value["use"] !== "sig") return undefined;
+  return publicJwk(value);
+}
+
 /**
  * A JWKS: an object with a `keys` array of at most `maxKeys` members, of which at
  * least one is a usable public signature key. Unusable members are dropped, not
@@ -57,20 +75,18 @@ export function parseJwks(value: unknown, maxKeys = MAX_JWKS_KEYS): Parsed<JWK[]
   if (!isRecord(value) || !Array.isArray(value["keys"])) return { ok: false, detail: "JWKS has no keys array" };
   const members: unknown[] = value["keys"];
   if (members.length > maxKeys) return { ok: false, detail: `JWKS has more than ${maxKeys} keys` };
-  const keys = members.map(publicJwk).filter((k): k is JWK => k !== undefined);
+  const keys = members.map(signatureKey).filter((k): k is JWK => k !== undefined);
   if (keys.length === 0) return { ok: false, detail: "JWKS has no usable public signature key" };
   return { ok: true, value: keys };
 }
 
-/**
- * An OIDC discovery document (OpenID Connect Discovery 1.0 §4.3): its `issuer`
- * must be exactly the configured issuer, otherwise a document served at the
- * issuer's URL could hand us another issuer's keys.
- */
-export function parseDiscovery(value: unknown, expectedIssuer: string): Parsed<{ jwksUri: string }> {
-  if (!isRecord(value)) return { ok: false, detail: "discovery document is not a JSON object" };
-  if (value["issuer"] !== expectedIssuer) return { ok: false, detail: "discovery issuer does not match the configured issuer" };
-  const jwksUri = value["jwks_uri"];
-  if (typeof jwksUri !== "string" || jwksUri === "") return { ok: false, detail: "discovery document has no jwks_uri" };
-  return { ok: true, value: { jwksUri } };
+/** {@link parseJwks} for a JWKS as text (a configured setting). */
+export function parseJwksJson(text: string, maxKeys = MAX_JWKS_KEYS): Parsed<JWK[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, detail: "JWKS is not JSON" };
+  }
+  return parseJwks(value, maxKeys);
 }

@@ -1,0 +1,28 @@
+/**
+ * A set of issuer keys as the JWT verifier consumes it. jose's local JWKS does
+ * the key selection (kid, `kty`/`crv` for the token's alg, the JWK's own `alg`,
+ * `use`, `key_ops`) and caches each imported key, so one set is built per
+ * fetched or configured JWKS and reused for every token until the keys change.
+ */
+import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from "jose";
+
+export interface IssuerKeySet {
+  readonly getKey: JWTVerifyGetKey;
+  /** Whether a key with this `kid` exists at all, whatever its algorithm. */
+  hasKid(kid: string): boolean;
+}
+
+export function issuerKeySet(keys: readonly JWK[]): IssuerKeySet {
+  const kids = new Set(keys.flatMap((k) => (k.kid === undefined ? [] : [k.kid])));
+  return { getKey: createLocalJWKSet({ keys: [...keys] }), hasKid: (kid) => kids.has(kid) };
+}
+
+/**
+ * For keys whose kid the tokens don't use (an issuer's PEMs): selection goes by
+ * algorithm alone and every suitable key is tried. jose would otherwise match no
+ * key at all for a token whose kid differs.
+ */
+export function kidlessIssuerKeySet(keys: readonly JWK[]): IssuerKeySet {
+  const byAlg = createLocalJWKSet({ keys: [...keys] });
+  return { getKey: (header) => byAlg({ alg: header.alg }), hasKid: () => false };
+}
