@@ -6,7 +6,7 @@
  * one temp dir private to this instance.
  */
 import { writeFileSync } from "node:fs";
-import { generateSigningMaterial } from "@jwt-registry-auth/cli/src/keys/material.ts";
+import { generateSigningMaterial } from "@jwt-registry-auth/cli/keys/material";
 import { join } from "node:path";
 import { runCli } from "./cli.ts";
 import { waitUntil } from "./process.ts";

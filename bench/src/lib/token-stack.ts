@@ -20,7 +20,7 @@ import { policyApplyStatements } from "@jwt-registry-auth/core/policy/apply-stat
 import { parseProvidersConfig } from "@jwt-registry-auth/core/providers/config";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { discoveryUrlFor, validateProviderConfig } from "@jwt-registry-auth/core/providers/validate";
-import { generateSigningMaterial, type SigningMaterial } from "@jwt-registry-auth/cli/src/keys/material.ts";
+import { generateSigningMaterial, type SigningMaterial } from "@jwt-registry-auth/cli/keys/material";
 import { bundleWorker, type Bundle } from "./bundle.ts";
 import { serveWorker, type ServedWorker } from "./serve.ts";
 import { worstAuthzCondition, worstQuery } from "./worst-request.ts";
