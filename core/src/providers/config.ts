@@ -3,8 +3,9 @@
  *
  * The jetstack PoC's format loads unchanged (its `server`/`token` blocks are
  * reported as ignored), plus `issuer`, `audiences`, `jwks`, `refresh` and
- * `description`. Every node is type-checked where it is read — nothing is cast
- * — and every error and warning names `file:line:column`. Conditions are
+ * `description`. Every value is type-checked where it is read (the few casts
+ * only narrow yaml's generic node types after such a check), and every error
+ * and warning names `file:line:column`. Conditions are
  * compiled here too, so a file that validates is a file the server can load.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type Scalar, type YAMLMap } from "yaml";

@@ -1,8 +1,8 @@
 /**
  * JSON Schema of the providers config file, for editors and CI linting.
  * `docs/providers.schema.json` is this object printed by
- * `npm run cli -- policy schema`; schema.test.ts keeps the two, and the
- * parser's key lists, in sync. The parser (config.ts) stays the authority:
+ * `npm run cli -- policy schema` (cli/src/main.test.ts keeps the two in
+ * sync; schema.test.ts keeps the schema's keys equal to the parser's). The parser (config.ts) stays the authority:
  * it also checks what a schema can't (CEL, PEM, issuer/keys combinations).
  */
 import { MAX_CONDITION_LENGTH } from "../policy/static-check.ts";

@@ -1,6 +1,6 @@
 /**
  * Reads a token request in every form real clients send (see
- * shared/fixtures/client-traffic.md):
+ * docs/client-traffic.md):
  *   GET  /token?service=…&scope=…&offline_token=true   with Basic provider:jwt
  *   POST /token  grant_type=password  username/password (or Basic), access_type=offline
  *   POST /token  grant_type=refresh_token  refresh_token=…   (docker joins scopes with
@@ -39,7 +39,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /**
  * Caps on the policy work one request can ask for: authz runs once per
  * (scope, action). Real clients send one or two scopes of one or two actions
- * (shared/fixtures/client-traffic.md: skopeo's cross-repo push is the most);
+ * (docs/client-traffic.md: skopeo's cross-repo push is the most);
  * Distribution's actions are pull, push, delete and `*`.
  */
 export const MAX_SCOPES_PER_REQUEST = 32;
