@@ -2,7 +2,8 @@ import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { policyApplyStatements } from "@jwt-registry-auth/core/policy/apply-statements";
-import { evaluateAuthz, lookupProvider, MAX_STALE_MS, policyCacheStats, PolicyStoreUnavailableError, resetPolicyCache, REVALIDATE_MS } from "./store.ts";
+import { evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
+import { lookupProvider, MAX_STALE_MS, policyCacheStats, PolicyStoreUnavailableError, resetPolicyCache, REVALIDATE_MS } from "./store.ts";
 
 const db = env.POLICY_DB;
 

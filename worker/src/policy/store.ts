@@ -24,7 +24,6 @@ import { validateProviderConfig } from "@jwt-registry-auth/core/providers/valida
 import { compileProvider, describeProviderIssue, type LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
 
 export type { LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
-export { evaluateAuthn, evaluateAuthz, type Decision } from "@jwt-registry-auth/core/policy/evaluate";
 
 /** How long a confirmed version is trusted before D1 is asked again. */
 export const REVALIDATE_MS = 2_000;

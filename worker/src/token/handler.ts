@@ -8,11 +8,12 @@
  * one log line and builds the response; failures are typed, and one exhaustive
  * switch turns them into Distribution errors.
  */
-import { errorResponse, formatScope, SettingError, sha256Hex, type AccessEntry, type ResourceScope } from "@jwt-registry-auth/protocol";
+import { errorResponse, formatScope, misconfiguredResponse, SettingError, sha256Hex, type AccessEntry, type ResourceScope } from "@jwt-registry-auth/protocol";
 import type { Env } from "../env.ts";
 import { ISSUER_RETRY_AFTER_SECONDS, verifyWorkloadToken, type IdentityRejection } from "../identity/verify-workload-token.ts";
 import { logTokenRequest, type TokenRequestLog } from "../log.ts";
-import { evaluateAuthn, evaluateAuthz, lookupProvider, PolicyStoreUnavailableError, type LoadedProvider } from "../policy/store.ts";
+import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
+import { lookupProvider, PolicyStoreUnavailableError, type LoadedProvider } from "../policy/store.ts";
 import { loadSettings, type Settings } from "../settings.ts";
 import { issueRefreshToken, refreshLifetime, stillHonoured, verifyRefreshToken } from "./refresh-token.ts";
 import { issueRegistryToken, type TokenResponseBody } from "./registry-token.ts";
@@ -44,28 +45,34 @@ export const AUTHENTICATION_FAILED = {
   message: "authentication failed: unknown provider, or the workload token was not accepted (the token server logs why, with the token's SHA-256)",
 } as const;
 
+/**
+ * The wire side of a failure: a fixed message and `detail.reason`, a stable
+ * code (README, "Security", lists them). What exactly failed goes to the log
+ * line only, through {@link failureReason}.
+ */
 function failureResponse(failure: Failure): Response {
   const unauthorized = (message: string, reason: string) =>
     errorResponse(401, "UNAUTHORIZED", message, { detail: { reason }, headers: { "WWW-Authenticate": BASIC_CHALLENGE } });
   switch (failure.kind) {
     case "settings":
-      return errorResponse(500, "UNKNOWN", `token server misconfigured: ${failure.message}`, { detail: { setting: failure.setting } });
+      return misconfiguredResponse("token server", failure.setting);
     case "no_credentials":
       return unauthorized("authentication required: send Basic credentials provider:workload-jwt", "no_credentials");
     case "bad_credentials":
       return unauthorized(failure.message, "bad_credentials");
     case "bad_request":
-      return errorResponse(400, "UNSUPPORTED", `invalid token request: ${failure.message}`);
+      // The message describes the client's own request (which parameter, which scope), never server state.
+      return errorResponse(400, "UNSUPPORTED", `invalid token request: ${failure.message}`, { detail: { reason: "bad_request" } });
     case "too_large":
-      return errorResponse(413, "UNSUPPORTED", "token request is too large");
+      return errorResponse(413, "UNSUPPORTED", "token request is too large", { detail: { reason: "too_large" } });
     case "service_not_allowed":
-      return errorResponse(400, "DENIED", "this token server does not issue tokens for that service");
+      return errorResponse(400, "DENIED", "this token server does not issue tokens for that service", { detail: { reason: "service_not_allowed" } });
     case "unknown_provider":
       return unauthorized(AUTHENTICATION_FAILED.message, AUTHENTICATION_FAILED.reason);
     case "policy_store_unavailable":
-      return errorResponse(503, "UNAVAILABLE", "policies are unavailable: the policy database cannot be read");
+      return errorResponse(503, "UNAVAILABLE", "policies are unavailable: the policy database cannot be read", { detail: { reason: "policy_store_unavailable" } });
     case "provider_unavailable":
-      return errorResponse(503, "UNAVAILABLE", "provider is unavailable: its configuration failed to load");
+      return errorResponse(503, "UNAVAILABLE", "provider is unavailable: its configuration failed to load", { detail: { reason: "provider_unavailable" } });
     case "identity":
       if (failure.reason === "issuer_unavailable") {
         return errorResponse(503, "UNAVAILABLE", "the provider's issuer keys are unavailable", { detail: { reason: failure.reason }, headers: { "Retry-After": String(ISSUER_RETRY_AFTER_SECONDS) } });
@@ -74,6 +81,7 @@ function failureResponse(failure: Failure): Response {
     case "authn_refused":
       return unauthorized("authentication refused by policy", "authn_condition");
     case "refresh_rejected":
+      // A code only (no verification text); the provider checks behind it run only for a genuine refresh token.
       return unauthorized(`refresh token rejected: ${failure.reason}`, failure.reason);
   }
 }
@@ -89,7 +97,8 @@ function failureReason(failure: Failure): string {
     case "provider_unavailable":
       return `provider_unavailable:${failure.error}`;
     case "settings":
-      return `settings:${failure.setting}`;
+      // The wire names only the setting; the operator reads what is wrong with it here.
+      return `settings:${failure.setting}: ${failure.message}`;
     case "bad_request":
     case "bad_credentials":
       return `${failure.kind}:${failure.message}`;
@@ -105,7 +114,8 @@ interface Authorized {
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
-interface Decision {
+/** What one token request gets: the access entries to sign, and per-(scope, action) labels for the log. */
+interface ScopeDecision {
   readonly access: AccessEntry[];
   readonly granted: string[];
   readonly refused: string[];
@@ -113,8 +123,8 @@ interface Decision {
 }
 
 /** Evaluates authz once per (scope, action); refused actions are left out, not errors. */
-function decide(who: Authorized, service: string, scopes: readonly ResourceScope[]): Decision {
-  const decision: Decision = { access: [], granted: [], refused: [], reasons: [] };
+function decideScopes(who: Authorized, service: string, scopes: readonly ResourceScope[]): ScopeDecision {
+  const decision: ScopeDecision = { access: [], granted: [], refused: [], reasons: [] };
   for (const scope of scopes) {
     const allowed: string[] = [];
     for (const action of scope.actions) {
@@ -231,7 +241,7 @@ export async function handleTokenRequest(request: Request, env: Env, ctx: Execut
   const authn = evaluateAuthn(who.provider, { service: req.service, claims: who.claims });
   if (!authn.allowed) return fail({ kind: "authn_refused", reason: authn.reason });
 
-  const decision = decide(who, req.service, req.scopes);
+  const decision = decideScopes(who, req.service, req.scopes);
   log.granted = decision.granted;
   log.refused = decision.refused;
   if (decision.reasons.length > 0) log.reason = decision.reasons.join("; ");
