@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
 import { errors as joseErrors, type FlattenedJWSInput, type JSONWebKeySet, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
-import { createKeyCache, jwksFromPem, KeySourceError, parseJwks, type KeyCacheOptions } from "./keys.ts";
+import { jwksFromPems, parseJwksJson } from "@jwt-registry-auth/protocol/issuer-keys";
+import { createKeyCache, createVerificationKeys, KeySourceError, type KeyCacheOptions } from "./keys.ts";
 
 const TOKEN: FlattenedJWSInput = { payload: "", signature: "" };
 const testJwks = JSON.parse(env.TEST_JWKS) as { keys: JWK[] };
@@ -91,34 +92,94 @@ describe("the key cache", () => {
   });
 });
 
-describe("inline keys", () => {
+describe("inline keys (the shared parser and PEM prober)", () => {
   it("a PEM certificate yields the same key and kid as the token server's JWKS", async () => {
-    const jwks = await jwksFromPem(`junk before\n${env.TEST_CERT}\njunk after`);
-    expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0]).toMatchObject({ kty: "EC", crv: "P-256", kid: knownKid, alg: "ES256", x: testJwks.keys[0]?.x });
+    const jwks = await jwksFromPems([`junk before\n${env.TEST_CERT}\njunk after`]);
+    expect(jwks.ok && jwks.value).toHaveLength(1);
+    expect(jwks.ok && jwks.value[0]).toMatchObject({ kty: "EC", crv: "P-256", kid: knownKid, alg: "ES256", x: testJwks.keys[0]?.x });
   });
 
   it("an RSA public key is accepted without an alg, so RS256/384/512 can all select it", async () => {
     const pair = (await crypto.subtle.generateKey({ name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
     const spki = new Uint8Array((await crypto.subtle.exportKey("spki", pair.publicKey)) as ArrayBuffer);
     const pem = `-----BEGIN PUBLIC KEY-----\n${btoa(String.fromCharCode(...spki))}\n-----END PUBLIC KEY-----`;
-    const [key] = (await jwksFromPem(`${pem}\n${env.TEST_CERT}`)).keys;
+    const jwks = await jwksFromPems([`${pem}\n${env.TEST_CERT}`]);
+    const key = jwks.ok ? jwks.value[0] : undefined;
     expect(key?.kty).toBe("RSA");
     expect(key?.alg).toBeUndefined();
   });
 
   it("refuses PEM without a certificate or public key", async () => {
-    await expect(jwksFromPem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")).rejects.toBeInstanceOf(KeySourceError);
-    await expect(jwksFromPem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----")).rejects.toBeInstanceOf(KeySourceError);
+    expect((await jwksFromPems(["-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"])).ok).toBe(false);
+    expect((await jwksFromPems(["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"])).ok).toBe(false);
+    await expect(createVerificationKeys({ kind: "pem", pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" }).ready()).rejects.toBeInstanceOf(KeySourceError);
   });
 
   it("keeps only public EC/RSA signature keys of a JWKS", async () => {
     const ec = await ecJwk("a");
-    const jwks = parseJwks(JSON.stringify({ keys: [ec, { ...ec, kid: "enc", use: "enc" }, { ...ec, kid: "private", d: "x" }, { kty: "oct", k: "c2VjcmV0" }] }), "TOKEN_JWKS");
-    expect(jwks.keys.map((k) => k.kid)).toEqual(["a"]);
+    const jwks = parseJwksJson(JSON.stringify({ keys: [ec, { ...ec, kid: "enc", use: "enc" }, { ...ec, kid: "private", d: "x" }, { kty: "oct", k: "c2VjcmV0" }] }));
+    expect(jwks.ok && jwks.value.map((k) => k.kid)).toEqual(["a"]);
   });
 
-  it.each(["not json", "{}", '{"keys":"x"}', '{"keys":[{"kty":"oct","k":"eA"}]}', "null"])("refuses %s", (text) => {
-    expect(() => parseJwks(text, "TOKEN_JWKS")).toThrow(KeySourceError);
+  it.each(["not json", "{}", '{"keys":"x"}', '{"keys":[{"kty":"oct","k":"eA"}]}', "null"])("refuses %s", async (text) => {
+    expect(parseJwksJson(text).ok).toBe(false);
+    await expect(createVerificationKeys({ kind: "jwks", jwks: text }).ready()).rejects.toThrow(KeySourceError);
+  });
+});
+
+/** A TOKEN_SERVER binding that answers with `make()`, counting its calls. */
+function fakeBinding(make: () => Response) {
+  const calls = { count: 0 };
+  const fetcher = {
+    fetch: async () => {
+      calls.count++;
+      return make();
+    },
+  } as unknown as Fetcher;
+  return { calls, keys: createVerificationKeys({ kind: "binding", fetcher }) };
+}
+
+describe("as strict as the token server (issue 9)", () => {
+  it.each([
+    ["d", { d: "c2VjcmV0" }],
+    ["p", { p: "c2VjcmV0" }],
+    ["k", { k: "c2VjcmV0" }],
+  ])("drops a key that carries the private member %s, from TOKEN_JWKS and from the token server", async (_member, secret) => {
+    const good = await ecJwk("good");
+    const leaked = { ...(await ecJwk("leaked")), ...secret };
+    const inline = createVerificationKeys({ kind: "jwks", jwks: JSON.stringify({ keys: [good, leaked] }) });
+    await expect(inline.getKey({ alg: "ES256", kid: "good" }, TOKEN)).resolves.toBeDefined();
+    await expect(inline.getKey({ alg: "ES256", kid: "leaked" }, TOKEN)).rejects.toBeInstanceOf(joseErrors.JWKSNoMatchingKey);
+    await expect(createVerificationKeys({ kind: "jwks", jwks: JSON.stringify({ keys: [leaked] }) }).ready()).rejects.toThrow("JWKS has no usable public signature key");
+    const served = fakeBinding(() => Response.json({ keys: [leaked] }));
+    await expect(served.keys.ready()).rejects.toThrow("JWKS has no usable public signature key");
+  });
+
+  it("refuses a JWKS of more than 100 keys, inline or fetched, and takes 100", async () => {
+    const key = await ecJwk("k");
+    const jwksOf = (n: number) => ({ keys: Array.from({ length: n }, (_, i) => ({ ...key, kid: `k${i}` })) });
+    await expect(createVerificationKeys({ kind: "jwks", jwks: JSON.stringify(jwksOf(101)) }).ready()).rejects.toThrow("JWKS has more than 100 keys");
+    await expect(fakeBinding(() => Response.json(jwksOf(101))).keys.ready()).rejects.toThrow("JWKS has more than 100 keys");
+    await expect(fakeBinding(() => Response.json(jwksOf(100))).keys.ready()).resolves.toBeUndefined();
+  });
+
+  it("refuses an oversized JWKS body without reading it all", async () => {
+    let pulled = 0;
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled += 64 * 1024;
+          controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+        },
+      });
+    // Declared too large: refused before a byte is read.
+    const declared = fakeBinding(() => new Response(endless(), { headers: { "Content-Length": String(10 * 1024 * 1024) } }));
+    await expect(declared.keys.ready()).rejects.toThrow("response too large");
+    expect(pulled).toBeLessThanOrEqual(2 * 64 * 1024);
+    // Not declared: reading stops just past the cap (256 KiB), not at the end of an endless body.
+    pulled = 0;
+    const streamed = fakeBinding(() => new Response(endless()));
+    await expect(streamed.keys.ready()).rejects.toThrow("response too large");
+    expect(pulled).toBeLessThanOrEqual(256 * 1024 + 3 * 64 * 1024);
   });
 });

@@ -1,22 +1,27 @@
 /**
- * Registry-token verification keys, cached in isolate memory. Keys come from the
- * token server (through a service binding or a JWKS URL) or are configured
- * inline (a JWKS, or PEM certificates / public keys). Remote keys are fetched
- * once, refreshed when they grow old, and refetched early when a token names an
- * unknown `kid` — at most once per cooldown, with concurrent misses sharing one
- * fetch. No request fetches keys on its own.
+ * Registry-token verification keys, through the shared issuer-key module
+ * (`@jwt-registry-auth/protocol/issuer-keys`), held in isolate memory with no
+ * store behind it. Keys come from the token server (through a service binding
+ * or a JWKS URL: one bounded fetch, body capped, refreshed when they grow old
+ * and early for an unknown `kid`, at most once per cooldown, concurrent misses
+ * sharing one fetch, old keys served while the source fails) or are configured
+ * inline (a JWKS, or PEM certificates / public keys, read once). Either way the
+ * token server's rules apply: public members only, at most 100 keys.
  */
+import { errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import {
-  calculateJwkThumbprint,
-  createLocalJWKSet,
-  errors as joseErrors,
-  exportJWK,
-  importSPKI,
-  importX509,
-  type JSONWebKeySet,
-  type JWK,
-  type JWTVerifyGetKey,
-} from "jose";
+  fetchJsonBounded,
+  IssuerKeyCache,
+  issuerKeySet,
+  jwksFromPems,
+  MAX_ISSUER_RESPONSE_BYTES,
+  parseJwks,
+  parseJwksJson,
+  type FetchedIssuerKeys,
+  type IssuerKeySet,
+  type Parsed,
+  type RemoteIssuerKeySource,
+} from "@jwt-registry-auth/protocol/issuer-keys";
 
 export type KeySource =
   | { readonly kind: "jwks"; readonly jwks: string }
@@ -58,130 +63,99 @@ export interface VerificationKeys {
   readonly getKey: JWTVerifyGetKey;
 }
 
-/** Algorithms a PEM key may be for, tried in turn: the key's type and curve decide which one imports. */
-const PEM_ALGS = ["ES256", "ES384", "ES512", "RS256"] as const;
-const PEM_BLOCK = /-----BEGIN (CERTIFICATE|PUBLIC KEY)-----[\s\S]+?-----END \1-----/g;
-
-async function pemToJwk(block: string, type: string): Promise<JWK> {
-  for (const alg of PEM_ALGS) {
-    try {
-      const key = type === "CERTIFICATE" ? await importX509(block, alg, { extractable: true }) : await importSPKI(block, alg, { extractable: true });
-      const jwk = await exportJWK(key);
-      // The token server's kid is the RFC 7638 thumbprint. RSA keys carry no
-      // `alg` so that RS384/RS512 tokens can select them too.
-      return { ...jwk, kid: await calculateJwkThumbprint(jwk), ...(jwk.kty === "EC" && { alg }) };
-    } catch {
-      continue;
-    }
-  }
-  throw new KeySourceError("a PEM block in TOKEN_CERTS is not an EC P-256/384/521 or RSA key");
-}
-
-export async function jwksFromPem(pem: string): Promise<JSONWebKeySet> {
-  const blocks = [...pem.matchAll(PEM_BLOCK)];
-  if (blocks.length === 0) throw new KeySourceError("TOKEN_CERTS holds no PEM certificate or public key");
-  return { keys: await Promise.all(blocks.map((m) => pemToJwk(m[0], m[1] as string))) };
-}
-
-/** Keeps the public signature keys of a JWKS document; a document with none is an error. */
-export function parseJwks(text: string, origin: string): JSONWebKeySet {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new KeySourceError(`${origin} is not JSON`);
-  }
-  const keys = (parsed as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys) || !keys.every((k) => typeof k === "object" && k !== null && typeof (k as JWK).kty === "string")) {
-    throw new KeySourceError(`${origin} is not a JWKS document`);
-  }
-  const usable = (keys as JWK[]).filter((k) => (k.kty === "EC" || k.kty === "RSA") && k.use !== "enc" && k.d === undefined);
-  if (usable.length === 0) throw new KeySourceError(`${origin} holds no EC or RSA public signature key`);
-  return { keys: usable };
-}
-
-interface Loaded {
-  readonly getKey: JWTVerifyGetKey;
-  readonly fetchedAt: number;
-}
-
-class CachedKeys implements VerificationKeys {
-  private loaded: Loaded | undefined;
-  private inflight: Promise<Loaded> | undefined;
-  private lastAttempt = Number.NEGATIVE_INFINITY;
-  private lastError: KeySourceError | undefined;
+/** Keys fetched from the token server, through the shared cache. */
+class RemoteKeys implements VerificationKeys {
+  private readonly cache: IssuerKeyCache;
 
   constructor(
-    private readonly load: () => Promise<JSONWebKeySet>,
-    private readonly remote: boolean,
+    private readonly source: RemoteIssuerKeySource,
     private readonly options: KeyCacheOptions,
-  ) {}
+  ) {
+    this.cache = new IssuerKeyCache({ maxStaleMs: options.staleMaxMs, cooldownMs: options.cooldownMs, joinTimeoutMs: options.timeoutMs, maxSources: 1 });
+  }
 
-  private refresh(): Promise<Loaded> {
-    this.inflight ??= (async () => {
-      this.lastAttempt = this.options.now();
-      try {
-        const jwks = await this.load();
-        this.loaded = { getKey: createLocalJWKSet(jwks), fetchedAt: this.options.now() };
-        this.lastError = undefined;
-        return this.loaded;
-      } catch (error) {
-        this.lastError = error instanceof KeySourceError ? error : new KeySourceError("verification keys could not be loaded");
-        throw this.lastError;
-      } finally {
-        this.inflight = undefined;
-      }
-    })();
-    return this.inflight;
+  private async current(): Promise<IssuerKeySet> {
+    const keys = await this.cache.keysFor(this.source, { nowMs: this.options.now() });
+    if (!keys.ok) throw new KeySourceError(keys.detail);
+    return keys.keySet;
   }
 
   async ready(): Promise<void> {
-    const now = this.options.now();
-    const age = this.loaded ? now - this.loaded.fetchedAt : Number.POSITIVE_INFINITY;
-    if (age < (this.remote ? this.options.maxAgeMs : Number.POSITIVE_INFINITY)) return;
-    // Right after a failed refresh, keep using usable keys (or keep failing fast) until the cooldown passes.
-    if (this.lastError && this.inflight === undefined && now - this.lastAttempt < this.options.cooldownMs) {
-      if (age < this.options.staleMaxMs) return;
-      throw this.lastError;
-    }
-    try {
-      await this.refresh();
-    } catch (error) {
-      // Old keys beat no keys while the token server is briefly unreachable.
-      if (age < this.options.staleMaxMs) return;
-      throw error;
-    }
+    await this.current();
   }
 
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
-    await this.ready();
-    const current = this.loaded as Loaded;
+    const current = await this.current();
     try {
       return await current.getKey(header, token);
     } catch (error) {
-      const unknownKid = error instanceof joseErrors.JWKSNoMatchingKey;
-      if (!unknownKid || !this.remote || this.options.now() - this.lastAttempt < this.options.cooldownMs) throw error;
-      // A kid never seen before: the token server may have rotated in a new key.
-      const refreshed = await this.refresh().catch(() => {
-        throw error;
-      });
-      return refreshed.getKey(header, token);
+      // Only a kid the token server has never shown us may mean a rotation.
+      const { kid } = header;
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || kid === undefined || current.hasKid(kid)) throw error;
+      const refreshed = await this.cache.keysAfterUnknownKid(this.source, { nowMs: this.options.now() });
+      // No newer keys to be had: the kid stays unknown, a 401 for the token as before.
+      if (refreshed === undefined || !refreshed.ok) throw error;
+      return refreshed.keySet.getKey(header, token);
     }
   };
 }
 
-async function fetchJwks(doFetch: () => Promise<Response>, origin: string): Promise<JSONWebKeySet> {
-  let response: Response;
-  try {
-    response = await doFetch();
-  } catch {
-    throw new KeySourceError(`${origin} could not be reached`);
+/** Keys configured inline: read once; if they are unusable, every verification fails with that. */
+class InlineKeys implements VerificationKeys {
+  private prepared: Promise<Parsed<IssuerKeySet>> | undefined;
+
+  constructor(
+    private readonly read: () => Promise<Parsed<IssuerKeySet>>,
+    private readonly setting: string,
+  ) {}
+
+  private async current(): Promise<IssuerKeySet> {
+    this.prepared ??= this.read();
+    const keys = await this.prepared;
+    if (!keys.ok) throw new KeySourceError(`${this.setting}: ${keys.detail}`);
+    return keys.value;
   }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new KeySourceError(`${origin} answered ${response.status}`);
+
+  async ready(): Promise<void> {
+    await this.current();
   }
-  return parseJwks(await response.text(), origin);
+
+  readonly getKey: JWTVerifyGetKey = async (header, token) => (await this.current()).getKey(header, token);
+}
+
+/** One bounded fetch of a JWKS (size-capped, timed out, no redirects), through the shared parser. */
+function remoteSource(id: string, label: string, url: string, fetchFn: typeof fetch, options: KeyCacheOptions): RemoteIssuerKeySource {
+  return {
+    id,
+    label,
+    async fetch(): Promise<Parsed<FetchedIssuerKeys>> {
+      const response = await fetchJsonBounded(fetchFn, url, { timeoutMs: options.timeoutMs, maxBytes: MAX_ISSUER_RESPONSE_BYTES });
+      if (!response.ok) return { ok: false, detail: `${label}: ${response.detail}` };
+      const jwks = parseJwks(response.body);
+      if (!jwks.ok) return { ok: false, detail: `${label}: ${jwks.detail}` };
+      return { ok: true, value: { keys: jwks.value, origin: url, freshForMs: options.maxAgeMs } };
+    },
+  };
+}
+
+const parsedKeySet = (parsed: Parsed<JSONWebKeySet["keys"]>): Parsed<IssuerKeySet> => (parsed.ok ? { ok: true, value: issuerKeySet(parsed.value) } : parsed);
+
+/** Verification keys for a source, of their own (no isolate-wide sharing). */
+export function createVerificationKeys(source: KeySource, options: KeyCacheOptions = DEFAULT_KEY_CACHE_OPTIONS): VerificationKeys {
+  switch (source.kind) {
+    case "jwks":
+      return new InlineKeys(async () => parsedKeySet(parseJwksJson(source.jwks)), "TOKEN_JWKS");
+    case "pem":
+      // The token server's kid is the RFC 7638 thumbprint, which the prober gives each PEM key.
+      return new InlineKeys(async () => parsedKeySet(await jwksFromPems([source.pem])), "TOKEN_CERTS");
+    case "url":
+      return new RemoteKeys(remoteSource(source.url, "TOKEN_JWKS_URL", source.url, (input, init) => fetch(input, init), options), options);
+    case "binding":
+      return new RemoteKeys(
+        remoteSource("binding:TOKEN_SERVER", "the TOKEN_SERVER binding's /.well-known/jwks.json", BINDING_JWKS_URL, (input, init) => source.fetcher.fetch(input, init), options),
+        options,
+      );
+  }
 }
 
 function sourceId(source: KeySource): string {
@@ -197,41 +171,43 @@ function sourceId(source: KeySource): string {
   }
 }
 
-function loaderFor(source: KeySource, options: KeyCacheOptions): () => Promise<JSONWebKeySet> {
-  const init = { headers: { Accept: "application/json" } };
-  switch (source.kind) {
-    case "jwks":
-      return async () => parseJwks(source.jwks, "TOKEN_JWKS");
-    case "pem":
-      return () => jwksFromPem(source.pem);
-    case "url":
-      return () => fetchJwks(() => fetch(source.url, { ...init, signal: AbortSignal.timeout(options.timeoutMs) }), "TOKEN_JWKS_URL");
-    case "binding":
-      return () =>
-        fetchJwks(
-          () => source.fetcher.fetch(BINDING_JWKS_URL, { ...init, signal: AbortSignal.timeout(options.timeoutMs) }),
-          "the TOKEN_SERVER binding's /.well-known/jwks.json",
-        );
-  }
-}
-
-const cache = new Map<string, CachedKeys>();
+const cache = new Map<string, VerificationKeys>();
 
 /**
- * The isolate-wide key cache for a source. Bindings are isolate-wide too, so a
+ * The isolate-wide keys for a source. Bindings are isolate-wide too, so a
  * service binding's `Fetcher` from the first request serves later ones.
  */
 export function verificationKeys(source: KeySource, options: KeyCacheOptions = DEFAULT_KEY_CACHE_OPTIONS): VerificationKeys {
   const id = sourceId(source);
   let keys = cache.get(id);
   if (!keys) {
-    keys = new CachedKeys(loaderFor(source, options), source.kind === "url" || source.kind === "binding", options);
+    keys = createVerificationKeys(source, options);
     cache.set(id, keys);
   }
   return keys;
 }
 
-/** A remote-key cache of its own, outside the isolate-wide one (tests steer its clock and loader). */
+/**
+ * Remote keys of their own from a loader the caller steers (tests steer its
+ * clock and answers). The loader's JWKS goes through the shared parser; a
+ * {@link KeySourceError} it throws is the failure's detail.
+ */
 export function createKeyCache(load: () => Promise<JSONWebKeySet>, options: KeyCacheOptions): VerificationKeys {
-  return new CachedKeys(load, true, options);
+  return new RemoteKeys(
+    {
+      id: "loader",
+      label: "the key loader",
+      async fetch() {
+        let jwks: JSONWebKeySet;
+        try {
+          jwks = await load();
+        } catch (error) {
+          return { ok: false, detail: error instanceof KeySourceError ? error.message : "verification keys could not be loaded" };
+        }
+        const keys = parseJwks(jwks);
+        return keys.ok ? { ok: true, value: { keys: keys.value, origin: "the key loader", freshForMs: options.maxAgeMs } } : keys;
+      },
+    },
+    options,
+  );
 }

@@ -7,6 +7,9 @@
  */
 import { readCapped } from "../read-capped.ts";
 
+/** The cap on one fetched document, for both Workers; real JWKS are a few KB (Entra's, with x5c chains, ~20 KB). */
+export const MAX_ISSUER_RESPONSE_BYTES = 256 * 1024;
+
 export interface FetchLimits {
   readonly timeoutMs: number;
   readonly maxBytes: number;

@@ -17,6 +17,7 @@ import { checkIssuerUrl } from "@jwt-registry-auth/protocol/issuer-url";
 import {
   fetchJsonBounded,
   IssuerKeyCache,
+  MAX_ISSUER_RESPONSE_BYTES,
   MAX_JWKS_KEYS,
   parseJwks,
   type FetchedIssuerKeys,
@@ -44,8 +45,8 @@ export const JWKS_CACHE_DEFAULTS = {
   refetchCooldownSeconds: 30,
   /** Per request (discovery, then JWKS), body included. */
   fetchTimeoutMs: 5_000,
-  /** Per response; real JWKS are a few KB (Entra's, with x5c chains, ~20 KB). */
-  maxResponseBytes: 256 * 1024,
+  /** Per response, the same cap as the proxy's. */
+  maxResponseBytes: MAX_ISSUER_RESPONSE_BYTES,
   maxKeys: MAX_JWKS_KEYS,
   /** Issuers remembered in isolate memory; beyond that the oldest is forgotten (it stays in KV). */
   maxIssuersInMemory: 256,
