@@ -4,8 +4,9 @@
  * a half-working server that issues tokens with a default it shouldn't have.
  */
 import { booleanSetting, SettingError } from "@jwt-registry-auth/protocol";
+import { settingsReader } from "@jwt-registry-auth/protocol/settings-reader";
 import type { Env } from "./env.ts";
-import { checkValidity, loadSigningKeys, SigningKeyError, type SigningKeySet } from "@jwt-registry-auth/core/signing-keys/signing-key-set";
+import { checkValidity, readSigningKeys, SigningKeyError, type SigningKeySet } from "@jwt-registry-auth/core/signing-keys/signing-key-set";
 
 export interface Settings {
   /** `iss` of every registry token; the registry's `auth.token.issuer`. */
@@ -51,7 +52,7 @@ async function readSettings(env: Env): Promise<Settings> {
   const services = (env.ALLOWED_SERVICES ?? "").split(/[\s,]+/).filter((s) => s !== "");
   let signing: SigningKeySet;
   try {
-    signing = await loadSigningKeys(env.SIGNING_KEY, env.SIGNING_CERT);
+    signing = await readSigningKeys(env.SIGNING_KEY, env.SIGNING_CERT);
   } catch (error) {
     if (error instanceof SigningKeyError) throw new SettingError(error.setting, error.message);
     throw error;
@@ -74,31 +75,18 @@ function logProductionWarnings(settings: Settings): void {
   if (settings.productionWarnings.length > 0) console.warn(JSON.stringify({ event: "not_production_ready", warnings: settings.productionWarnings }));
 }
 
-// Settings only change with a deploy (or a new .dev.vars), which starts new
-// isolates; parsing them, and importing the signing keys, happens once per isolate.
-let cached: { env: Env; key: string; settings: Promise<Settings> } | undefined;
+/** Every env value the settings are read from: a change to any of them reads them again. */
+const SETTING_NAMES = ["TOKEN_ISSUER", "TOKEN_TTL_SECONDS", "ALLOWED_SERVICES", "SIGNING_KEY", "SIGNING_CERT", "REFRESH_TOKEN_MAX_SECONDS", "ALLOW_HTTP_LOOPBACK_ISSUERS", "TOKEN_X5C"] as const;
 
-function cacheKey(env: Env): string {
-  return JSON.stringify([env.TOKEN_ISSUER, env.TOKEN_TTL_SECONDS, env.ALLOWED_SERVICES, env.SIGNING_KEY, env.SIGNING_CERT, env.REFRESH_TOKEN_MAX_SECONDS, env.ALLOW_HTTP_LOOPBACK_ISSUERS, env.TOKEN_X5C]);
-}
+// Parsing, and importing the signing keys, happens once per isolate and settings change.
+const readOnce = settingsReader<Env, Promise<Settings>>(SETTING_NAMES, (env) => {
+  const settings = readSettings(env);
+  settings.then(logProductionWarnings, () => undefined);
+  return settings;
+});
 
 export async function loadSettings(env: Env): Promise<Settings> {
-  // The same env object is the same settings: no per-request serialising of the PEMs.
-  if (cached?.env !== env) {
-    const key = cacheKey(env);
-    if (cached?.key === key) {
-      cached.env = env;
-    } else {
-      const settings = readSettings(env);
-      cached = { env, key, settings };
-      settings.then(logProductionWarnings, () => undefined);
-      // A failure is not cached: the next request re-reads (and reports) it.
-      settings.catch(() => {
-        if (cached?.settings === settings) cached = undefined;
-      });
-    }
-  }
-  const settings = await cached.settings;
+  const settings = await readOnce(env);
   // An isolate can outlive its certificate: registries would refuse the tokens, so say why instead.
   try {
     checkValidity(settings.signing, Math.floor(Date.now() / 1000));

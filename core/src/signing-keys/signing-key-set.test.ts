@@ -74,13 +74,6 @@ describe("loadSigningKeys", () => {
     expect(set.certificatesPem.indexOf(set.all[1]?.certificatePem ?? "-")).toBeGreaterThan(0);
   });
 
-  it("imports once per input: the same input gives the same object", async () => {
-    const first = await loadSigningKeys(es256a.key, es256a.cert);
-    expect(await loadSigningKeys(es256a.key, es256a.cert)).toBe(first);
-    const other = await loadSigningKeys(es256b.key, es256b.cert);
-    expect(other).not.toBe(first);
-  });
-
   it("ignores text around PEM blocks (openssl Bag Attributes, comments) and CRLF line ends", async () => {
     const set = await loadSigningKeys(`# current\r\n${es256a.key.replace(/\n/g, "\r\n")}`, `Bag Attributes\n    friendlyName: x\n${es256a.cert}`);
     expect(set.current.libtrustKeyId).toBe(es256a.libtrustKeyId);

@@ -216,23 +216,13 @@ export function checkValidity(set: SigningKeySet, now: number): void {
   }
 }
 
-// The settings only change with a deploy, which starts new isolates: import once per isolate.
-let memo: { readonly keyPem: string | undefined; readonly certPem: string | undefined; readonly loaded: Promise<SigningKeySet> } | undefined;
-
 /**
- * Loads (once per isolate and input) and validates the signing keys. The same
- * input returns the same {@link SigningKeySet} object; validity periods are
- * checked again on every call. A failure is not cached.
+ * Reads and validates the signing keys. Not memoised: the token server reads
+ * its settings once per isolate (worker/src/settings.ts), and that is the one
+ * cache of them.
  */
 export async function loadSigningKeys(keyPem: string | undefined, certPem: string | undefined, now = Math.floor(Date.now() / 1000)): Promise<SigningKeySet> {
-  if (memo === undefined || memo.keyPem !== keyPem || memo.certPem !== certPem) {
-    const loaded = readSigningKeys(keyPem, certPem);
-    memo = { keyPem, certPem, loaded };
-    loaded.catch(() => {
-      if (memo?.loaded === loaded) memo = undefined;
-    });
-  }
-  const set = await memo.loaded;
+  const set = await readSigningKeys(keyPem, certPem);
   checkValidity(set, now);
   return set;
 }
