@@ -10,7 +10,8 @@
  *   the Workers never import each other, and the clients (controller, action)
  *   never import a server package.
  *
- * Usage: `tsx scripts/layering.ts` (exit 1 and one line per violation).
+ * Usage: `tsx scripts/layering.ts` (exit 1 and one line per violation);
+ * `--graph` prints which workspace imports which.
  */
 import { readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
@@ -155,8 +156,37 @@ export function checkLayering(root: string): Violation[] {
   return violations;
 }
 
+/** Which workspace imports which (any file, tests included): `from → [to…]`, for docs/architecture.md and reviews. */
+export function importGraph(root: string): Map<string, Set<string>> {
+  const rootJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { workspaces: string[] };
+  const graph = new Map(rootJson.workspaces.map((w) => [w, new Set<string>()] as const));
+  const files = execFileSync("git", ["ls-files", "*.ts"], { cwd: root, encoding: "utf8" }).split("\n");
+  for (const file of files) {
+    const from = graph.get(file.split("/")[0] ?? "");
+    if (from === undefined || file.includes("node_modules/")) continue;
+    let source: string;
+    try {
+      source = readFileSync(join(root, file), "utf8");
+    } catch {
+      continue;
+    }
+    for (const { spec } of importsOf(source)) {
+      if (spec.startsWith(SCOPE)) from.add(spec.slice(SCOPE.length).split("/")[0] ?? "");
+      else if (spec.startsWith(".")) {
+        const target = relative(root, normalize(join(root, dirname(file), spec))).split(sep)[0] ?? "";
+        if (target !== file.split("/")[0] && graph.has(target)) from.add(`${target} (relative)`);
+      }
+    }
+  }
+  return graph;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+  if (process.argv[2] === "--graph") {
+    for (const [from, to] of importGraph(root)) console.log(`${from} → ${[...to].sort().join(", ") || "(none)"}`);
+    process.exit(0);
+  }
   const violations = checkLayering(root);
   for (const v of violations) console.error(`${v.file}:${v.line}: ${v.message}`);
   if (violations.length > 0) {
