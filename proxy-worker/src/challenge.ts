@@ -2,7 +2,9 @@
  * The proxy's 401s, as Distribution sends them: a `Bearer` challenge naming the
  * realm, service and the scopes the request needs, with `error="invalid_token"`
  * or `error="insufficient_scope"` when a token was sent, and a Distribution
- * error body. Bodies name the reason in fixed words, never the token.
+ * error body. Bodies name the reason as a stable code (`detail.reason`) and,
+ * when the request needs any, the access (`detail.access`); never the token,
+ * nor the verifier's words about it (those go to the log line).
  */
 import { errorResponse, formatBearerChallenge, formatScope, type BearerChallenge, type ResourceScope } from "@jwt-registry-auth/protocol";
 import type { Authorization } from "./authorize.ts";
@@ -22,13 +24,14 @@ export function challengeHeader(settings: ChallengeSettings, scopes: readonly Re
 
 export function challengeResponse(settings: ChallengeSettings, scopes: readonly ResourceScope[], authorization: Exclude<Authorization, { outcome: "granted" }>): Response {
   const headers = (error?: BearerChallenge["error"]) => ({ ...API_VERSION_HEADER, "WWW-Authenticate": challengeHeader(settings, scopes, error) });
-  const required = scopes.map((s) => ({ type: s.type, name: s.name, actions: s.actions }));
+  const access = scopes.map((s) => ({ type: s.type, name: s.name, actions: s.actions }));
+  const withAccess = access.length > 0 ? { access } : {};
   switch (authorization.outcome) {
     case "missing":
-      return errorResponse(401, "UNAUTHORIZED", "authentication required", { headers: headers(), ...(required.length > 0 && { detail: required }) });
+      return errorResponse(401, "UNAUTHORIZED", "authentication required", { headers: headers(), detail: { reason: "no_credentials", ...withAccess } });
     case "invalid":
-      return errorResponse(401, "UNAUTHORIZED", "invalid registry token", { headers: headers("invalid_token"), detail: { reason: authorization.reason, message: authorization.detail } });
+      return errorResponse(401, "UNAUTHORIZED", "invalid registry token", { headers: headers("invalid_token"), detail: { reason: authorization.reason } });
     case "insufficient":
-      return errorResponse(401, "UNAUTHORIZED", "the registry token does not grant the access this request needs", { headers: headers("insufficient_scope"), detail: required });
+      return errorResponse(401, "UNAUTHORIZED", "the registry token does not grant the access this request needs", { headers: headers("insufficient_scope"), detail: { reason: "insufficient_scope", ...withAccess } });
   }
 }

@@ -101,7 +101,7 @@ export function upstreamErrorResponse(error: UpstreamError): Response {
   const code = error.status === 502 ? "UNKNOWN" : "UNAVAILABLE";
   return errorResponse(error.status, code, error.message, {
     headers: API_VERSION_HEADER,
-    ...(error.upstreamStatus !== undefined && { detail: { upstreamStatus: error.upstreamStatus } }),
+    detail: { reason: "upstream_failed", ...(error.upstreamStatus !== undefined && { upstreamStatus: error.upstreamStatus }) },
   });
 }
 

@@ -1,4 +1,4 @@
-import { parseBearerChallenge } from "@jwt-registry-auth/protocol";
+import { misconfiguredResponse, parseBearerChallenge } from "@jwt-registry-auth/protocol";
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { FAKE_BLOB_DIGEST, FAKE_BLOB_SIZE, UPSTREAM_PASS, UPSTREAM_USER } from "../test/fake-upstream.ts";
@@ -57,7 +57,7 @@ describe("challenges", () => {
     const response = await callProxy(get(`/v2/${repo}/manifests/v1`, token, { method: "PUT", body: "{}", headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" } }));
     expect(response.status).toBe(401);
     expect(challengeOf(response)).toEqual({ realm: REALM, service: SERVICE, scope: `repository:${repo}:pull,push`, error: "insufficient_scope" });
-    expect(await errorOf(response)).toMatchObject({ code: "UNAUTHORIZED", detail: [{ type: "repository", name: repo, actions: ["pull", "push"] }] });
+    expect(await errorOf(response)).toMatchObject({ code: "UNAUTHORIZED", detail: { reason: "insufficient_scope", access: [{ type: "repository", name: repo, actions: ["pull", "push"] }] } });
     expect(await recorded(`/v2/${repo}/`)).toEqual([]);
   });
 
@@ -81,7 +81,10 @@ describe("challenges", () => {
     const response = await callProxy(get("/v2/acme/app/manifests/v1", await registryToken({ access: [pull("acme/app")], ...options })));
     expect(response.status).toBe(401);
     expect(challengeOf(response)).toEqual({ realm: REALM, service: SERVICE, scope: "repository:acme/app:pull", error: "invalid_token" });
-    expect(await errorOf(response)).toMatchObject({ code: "UNAUTHORIZED", detail: { reason } });
+    const error = await errorOf(response);
+    expect(error.code).toBe("UNAUTHORIZED");
+    // The code only: the verifier's words go to the log line.
+    expect(error.detail).toEqual({ reason });
   });
 
   it("an expired token within Distribution's 60 s leeway still passes", async () => {
@@ -276,7 +279,7 @@ describe("upstream failures", () => {
   it("an upstream 500 becomes a 502 with a Distribution error body", async () => {
     const response = await callProxy(get("/v2/fail-500/app/manifests/v1", await registryToken({ access: [pull("fail-500/app")] })));
     expect(response.status).toBe(502);
-    expect(await errorOf(response)).toMatchObject({ code: "UNKNOWN", detail: { upstreamStatus: 500 } });
+    expect(await errorOf(response)).toMatchObject({ code: "UNKNOWN", detail: { reason: "upstream_failed", upstreamStatus: 500 } });
   });
 
   it("an upstream 503 stays a 503", async () => {
@@ -305,14 +308,16 @@ describe("settings", () => {
   it("a missing setting is a 500 naming it, for every request", async () => {
     const response = await callProxy(get("/v2/"), proxyEnv({ TOKEN_REALM: "" }));
     expect(response.status).toBe(500);
-    expect(await errorOf(response)).toMatchObject({ message: "the registry proxy is misconfigured", detail: { setting: "TOKEN_REALM" } });
+    // The shared builder's body exactly: the same shape as the token server's misconfigured 500.
+    expect(await errorOf(response)).toEqual((await misconfiguredResponse("registry proxy", "TOKEN_REALM").json<{ errors: unknown[] }>()).errors[0]);
+    expect(response.headers.get("Docker-Distribution-API-Version")).toBe("registry/2.0");
   });
 
   it("the deployed config (wrangler.toml) refuses to run until the upstream is set", async () => {
     for (const path of ["/v2/", "/healthz"]) {
       const response = await SELF.fetch(`${PROXY}${path}`);
       expect(response.status).toBe(500);
-      expect((await errorOf(response)).detail).toEqual({ setting: "UPSTREAM_URL" });
+      expect((await errorOf(response)).detail).toEqual({ reason: "misconfigured", setting: "UPSTREAM_URL" });
     }
   });
 

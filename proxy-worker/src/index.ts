@@ -7,7 +7,7 @@
  *   checked against that access → forwarded upstream, streaming → headers
  *   rewritten back to the proxy.
  */
-import { errorResponse, requiredAccess, SettingError, sha256Hex } from "@jwt-registry-auth/protocol";
+import { errorResponse, internalErrorResponse, misconfiguredResponse, requiredAccess, SettingError, sha256Hex } from "@jwt-registry-auth/protocol";
 import { authorize } from "./authorize.ts";
 import { API_VERSION_HEADER, challengeResponse } from "./challenge.ts";
 import type { Env } from "./env.ts";
@@ -26,7 +26,7 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
   } catch (error) {
     if (!(error instanceof SettingError)) throw error;
     log({ status: 500, reason: `setting ${error.setting}: ${error.message}` });
-    return errorResponse(500, "UNKNOWN", "the registry proxy is misconfigured", { headers: API_VERSION_HEADER, detail: { setting: error.setting } });
+    return misconfiguredResponse("registry proxy", error.setting, { headers: API_VERSION_HEADER });
   }
 
   const url = new URL(request.url);
@@ -35,7 +35,7 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
   const access = requiredAccess(request.method, url.pathname, url.search, request.headers.get("Content-Type"));
   if (!access.ok) {
     log({ status: access.status, reason: access.code });
-    return errorResponse(access.status, access.code, access.message, { headers: API_VERSION_HEADER });
+    return errorResponse(access.status, access.code, access.message, { headers: API_VERSION_HEADER, detail: { reason: access.code.toLowerCase() } });
   }
   const what = {
     endpoint: access.route.endpoint,
@@ -53,11 +53,12 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
   } catch (error) {
     if (!(error instanceof KeySourceError)) throw error;
     log({ ...what, status: 503, reason: `verification keys: ${error.message}` });
-    return errorResponse(503, "UNAVAILABLE", "registry-token verification keys are unavailable", { headers: API_VERSION_HEADER });
+    return errorResponse(503, "UNAVAILABLE", "registry-token verification keys are unavailable", { headers: API_VERSION_HEADER, detail: { reason: "keys_unavailable" } });
   }
   const who = authorization.outcome === "missing" ? {} : { tokenSha256: await sha256Hex(authorization.token) };
   if (authorization.outcome !== "granted") {
-    const reason = authorization.outcome === "invalid" ? `invalid_token: ${authorization.reason}` : authorization.outcome;
+    // The verifier's words stay here; the client gets only the code.
+    const reason = authorization.outcome === "invalid" ? `invalid_token: ${authorization.reason}: ${authorization.detail}` : authorization.outcome;
     log({ ...what, ...who, ...(authorization.outcome === "insufficient" && { subject: authorization.claims.sub }), status: 401, reason });
     return challengeResponse(settings, access.scopes, authorization);
   }
@@ -93,7 +94,7 @@ export default {
     } catch (error) {
       // Fails closed, as a registry error the client can read rather than the runtime's bare 500.
       log({ status: 500, reason: `internal error: ${describeError(error)}` });
-      return errorResponse(500, "UNKNOWN", "internal error in the registry proxy", { headers: API_VERSION_HEADER });
+      return internalErrorResponse("registry proxy", { headers: API_VERSION_HEADER });
     }
   },
 } satisfies ExportedHandler<Env>;

@@ -55,6 +55,9 @@ describe("with PUBLIC_URL", () => {
   it.each(["https://registry.example.com/base", "https://registry.example.com/?x=1", "ftp://registry.example.com", "https://u:p@registry.example.com", "not a url"])("PUBLIC_URL %s is a setting error", async (value) => {
     const response = await callProxy(fromEvilHost("/v2/", "t"), proxyEnv({ PUBLIC_URL: value }));
     expect(response.status).toBe(500);
-    expect(await response.json()).toMatchObject({ errors: [{ detail: { setting: "PUBLIC_URL" } }] });
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ errors: [{ code: "UNKNOWN", detail: { reason: "misconfigured", setting: "PUBLIC_URL" } }] });
+    // The setting's name, never its value (one of these carries credentials).
+    expect(text).not.toContain(value);
   });
 });

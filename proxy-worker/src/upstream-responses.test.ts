@@ -3,7 +3,8 @@
  * https URLs on public hosts (or the upstream's own), headers only up to a
  * bound, and an unexpected failure as a Distribution error body.
  */
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { internalErrorResponse } from "@jwt-registry-auth/protocol";
+import { afterEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import { callProxy, get, proxyEnv, uniqueRepo } from "../test/proxy.ts";
 import { FAKE_BLOB_DIGEST } from "../test/fake-upstream.ts";
 import { pull, registryToken } from "../test/tokens.ts";
@@ -55,6 +56,13 @@ describe("upstream headers", () => {
 });
 
 describe("an unexpected failure", () => {
+  /** The one log line of the request, parsed; fails unless there is exactly one and it is JSON. */
+  function onlyLogLine(spy: MockInstance<typeof console.log>): Record<string, unknown> {
+    const lines = spy.mock.calls.map((call) => String(call[0]));
+    expect(lines).toHaveLength(1);
+    return JSON.parse(lines[0] ?? "") as Record<string, unknown>;
+  }
+
   it("is a Distribution 500 body, logged without the token", async () => {
     const spy = vi.spyOn(console, "log").mockImplementation(() => undefined);
     const token = await registryToken({ access: [pull("acme/app")] });
@@ -62,10 +70,32 @@ describe("an unexpected failure", () => {
     const response = await callProxy(get("/v2/acme/app/manifests/v1", token), proxyEnv({ UPSTREAM_URL: 5000 }));
     expect(response.status).toBe(500);
     expect(response.headers.get("Content-Type")).toContain("application/json");
-    expect(await response.json()).toEqual({ errors: [{ code: "UNKNOWN", message: "internal error in the registry proxy" }] });
-    const logged = spy.mock.calls.map((call) => String(call[0])).join("\n");
-    expect(logged).toContain('"status":500');
+    expect(response.headers.get("Docker-Distribution-API-Version")).toBe("registry/2.0");
+    // The shared builder's body exactly: the same shape as the token server's internal 500.
+    const body = await response.text();
+    expect(JSON.parse(body)).toEqual(await internalErrorResponse("registry proxy").json());
+    expect(JSON.parse(body)).toEqual({ errors: [{ code: "UNKNOWN", message: "internal error in the registry proxy", detail: { reason: "internal" } }] });
+    const line = onlyLogLine(spy);
+    expect(line).toMatchObject({ event: "proxy_request", method: "GET", status: 500, reason: expect.stringMatching(/^internal error: TypeError: /) });
+    const logged = JSON.stringify(line);
     expect(logged).not.toContain(token);
     expect(logged).not.toContain(token.split(".")[2]);
+  });
+
+  it("cuts a token out of the error's message before logging it, and never answers with it", async () => {
+    const spy = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const token = await registryToken({ access: [pull("acme/app")] });
+    // A dependency that fails with the token in its message: the worst an unexpected error can do.
+    const leaky = { trim: () => { throw new Error(`cannot use ${token} here`); } };
+    const response = await callProxy(get("/v2/acme/app/manifests/v1", token), proxyEnv({ UPSTREAM_URL: leaky }));
+    expect(response.status).toBe(500);
+    const body = await response.text();
+    expect(JSON.parse(body)).toEqual({ errors: [{ code: "UNKNOWN", message: "internal error in the registry proxy", detail: { reason: "internal" } }] });
+    const line = onlyLogLine(spy);
+    expect(line).toMatchObject({ event: "proxy_request", status: 500, reason: "internal error: Error: cannot use <redacted> here" });
+    for (const text of [JSON.stringify(line), body]) {
+      expect(text).not.toContain(token);
+      for (const part of token.split(".")) expect(text).not.toContain(part);
+    }
   });
 });

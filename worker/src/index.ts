@@ -6,7 +6,7 @@
  *   GET /certs.pem                 their certificates: the registry's rootcertbundle
  *   GET /healthz                   200 when the settings load; says whether it is production-ready
  */
-import { errorResponse, SettingError } from "@jwt-registry-auth/protocol";
+import { errorResponse, internalErrorResponse, misconfiguredResponse, SettingError } from "@jwt-registry-auth/protocol";
 import { Hono, type Context } from "hono";
 import type { Env } from "./env.ts";
 import { loadSettings, type Settings } from "./settings.ts";
@@ -16,13 +16,14 @@ type AppContext = Context<{ Bindings: Env }>;
 
 const app = new Hono<{ Bindings: Env }>();
 
-/** Runs `fn` with the settings, or answers the 500 that names the broken setting. */
+/** Runs `fn` with the settings, or answers the 500 that names the broken setting (the log line says what is wrong with it). */
 async function withSettings(c: AppContext, fn: (settings: Settings) => Response): Promise<Response> {
   try {
     return fn(await loadSettings(c.env));
   } catch (error) {
     if (error instanceof SettingError) {
-      return errorResponse(500, "UNKNOWN", `token server misconfigured: ${error.message}`, { detail: { setting: error.setting } });
+      console.error(JSON.stringify({ event: "settings_error", path: new URL(c.req.url).pathname, setting: error.setting, reason: error.message }));
+      return misconfiguredResponse("token server", error.setting);
     }
     throw error;
   }
@@ -54,12 +55,12 @@ app.get("/healthz", (c) =>
   ),
 );
 
-app.notFound(() => errorResponse(404, "UNSUPPORTED", "not found"));
+app.notFound(() => errorResponse(404, "UNSUPPORTED", "not found", { detail: { reason: "not_found" } }));
 
 app.onError((error) => {
   // The message of an unexpected error never reaches the client, and holds no credential by construction.
   console.error(JSON.stringify({ event: "unhandled_error", error: error instanceof Error ? error.name : "unknown" }));
-  return errorResponse(500, "UNKNOWN", "internal error");
+  return internalErrorResponse("token server");
 });
 
 export default app;

@@ -5,7 +5,7 @@
 import { env, SELF } from "cloudflare:test";
 import { createLocalJWKSet, decodeProtectedHeader, type JWK } from "jose";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
-import { REFRESH_TOKEN_TYP, verifyRegistryToken } from "@jwt-registry-auth/protocol";
+import { misconfiguredResponse, REFRESH_TOKEN_TYP, verifyRegistryToken } from "@jwt-registry-auth/protocol";
 import worker from "../src/index.ts";
 import { discoveryProvider, freshIssuer, mint, putProviders } from "./providers.ts";
 import { resetPolicyCache } from "../src/policy/store.ts";
@@ -354,13 +354,37 @@ describe("settings and key endpoints", () => {
     ["TOKEN_TTL_SECONDS", { TOKEN_TTL_SECONDS: "5 minutes" }],
     ["ALLOW_HTTP_LOOPBACK_ISSUERS", { ALLOW_HTTP_LOOPBACK_ISSUERS: "yes" }],
   ])("fails every request with a 500 naming %s when it is missing or invalid", async (setting, patch) => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     for (const path of ["/token?service=x", "/healthz", "/.well-known/jwks.json"]) {
       const res = await worker.fetch(new Request(`http://token.test${path}`), { ...env, ...patch }, ctx);
       expect(res.status).toBe(500);
-      const body = (await res.json()) as { errors: { message: string; detail: { setting: string } }[] };
-      expect(body.errors[0]?.detail.setting).toBe(setting);
+      const text = await res.text();
+      const body = JSON.parse(text) as { errors: { message: string; detail: { setting: string } }[] };
+      expect(body.errors[0]?.detail).toEqual({ reason: "misconfigured", setting });
       expect(body.errors[0]?.message).toContain(setting);
+      // The shared builder's body exactly: the same shape as the proxy's misconfigured 500, and no word of what is wrong.
+      expect(body).toEqual(await misconfiguredResponse("token server", setting).json());
+      for (const value of Object.values(patch)) if (value !== undefined && value !== "") expect(text).not.toContain(value);
     }
+    // The operator's log line has what the wire leaves out: the SettingError's own words.
+    const logged = [...logs, ...errors.mock.calls.map((call) => String(call[0]))].map((line) => JSON.parse(line) as { reason?: string });
+    expect(logged).toHaveLength(3);
+    for (const line of logged) expect(line.reason).toMatch(new RegExp(`${setting} (is not set|must be)`));
+  });
+
+  it("answers an unexpected failure with the shared internal 500 and one log line", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    // A wrangler.toml var can be a number: nothing in the token server expects one.
+    for (const path of ["/token?service=x", "/healthz"]) {
+      const res = await worker.fetch(new Request(`http://token.test${path}`), { ...env, TOKEN_ISSUER: 5000 } as unknown as typeof env, ctx);
+      expect(res.status).toBe(500);
+      expect(res.headers.get("Cache-Control")).toBe("no-store");
+      expect(await res.json()).toEqual({ errors: [{ code: "UNKNOWN", message: "internal error in the token server", detail: { reason: "internal" } }] });
+    }
+    expect(errors.mock.calls.map((call) => JSON.parse(String(call[0])) as unknown)).toEqual([
+      { event: "unhandled_error", error: "TypeError" },
+      { event: "unhandled_error", error: "TypeError" },
+    ]);
   });
 
   it("fails closed with a 503 when the policy database can't be read and nothing is cached", async () => {
