@@ -156,10 +156,21 @@ function kvStore(kv: KVNamespace, kvKey: string, source: DiscoverySource, maxKey
   };
 }
 
+/** A source's derived values, kept beside it. */
+interface Prepared {
+  readonly discoveryUrl: string;
+  readonly kvKey: string;
+  /** The issuer-URL verdict for each value of ALLOW_HTTP_LOOPBACK_ISSUERS seen. */
+  readonly refused: Map<boolean, IssuerKeys | undefined>;
+  /** The shared cache's view of the source, for the KV binding and setting it was built with. */
+  remote?: { readonly kv: KVNamespace; readonly allowHttpLoopback: boolean; readonly source: RemoteIssuerKeySource };
+}
+
 export class JwksCache {
   readonly settings: JwksCacheSettings;
   private readonly fetchFn: typeof fetch;
   private readonly cache: IssuerKeyCache;
+  private readonly prepared = new WeakMap<DiscoverySource, Prepared>();
 
   constructor(options: JwksCacheOptions = {}) {
     const { fetch: fetchFn, ...overrides } = options;
@@ -181,35 +192,55 @@ export class JwksCache {
 
   /** The issuer's current keys: fresh if possible, stale within bounds if the issuer fails. */
   async keysFor(source: DiscoverySource, call: CacheCall): Promise<IssuerKeys> {
-    const refused = this.refusedUrl(source, call.allowHttpLoopback);
+    const prepared = await this.prepare(source);
+    const refused = this.refusedUrl(source, prepared, call.allowHttpLoopback);
     if (refused !== undefined) return refused;
-    const keys = await this.cache.keysFor(await this.remoteSource(source, call), call);
+    const keys = await this.cache.keysFor(this.remoteSource(source, prepared, call), call);
     return keys.ok ? keys : { ok: false, reason: "issuer_unavailable", detail: keys.detail };
   }
 
   /** See {@link IssuerKeyCache.keysAfterUnknownKid}: undefined when the kid is really unknown. */
   async keysAfterUnknownKid(source: DiscoverySource, call: CacheCall): Promise<IssuerKeys | undefined> {
-    const keys = await this.cache.keysAfterUnknownKid(await this.remoteSource(source, call), call);
+    const keys = await this.cache.keysAfterUnknownKid(this.remoteSource(source, await this.prepare(source), call), call);
     return keys === undefined || keys.ok ? keys : { ok: false, reason: "issuer_unavailable", detail: keys.detail };
   }
 
-  private refusedUrl(source: DiscoverySource, allowHttpLoopback: boolean): IssuerKeys | undefined {
-    for (const url of [source.issuer, discoveryDocumentUrl(source.discoveryUrl)]) {
-      const check = checkIssuerUrl(url, allowHttpLoopback);
-      if (!check.ok) return { ok: false, reason: "issuer_not_allowed", detail: `issuer URL refused: ${check.detail}` };
+  /** What a source needs on every call, worked out once per source object (a compiled provider keeps its own). */
+  private async prepare(source: DiscoverySource): Promise<Prepared> {
+    let prepared = this.prepared.get(source);
+    if (prepared === undefined) {
+      prepared = { discoveryUrl: discoveryDocumentUrl(source.discoveryUrl), kvKey: await jwksKvKey(source), refused: new Map() };
+      this.prepared.set(source, prepared);
     }
-    return undefined;
+    return prepared;
   }
 
-  private async remoteSource(source: DiscoverySource, call: CacheCall): Promise<RemoteIssuerKeySource> {
-    const kvKey = await jwksKvKey(source);
-    const discoveryUrl = discoveryDocumentUrl(source.discoveryUrl);
-    return {
+  private refusedUrl(source: DiscoverySource, prepared: Prepared, allowHttpLoopback: boolean): IssuerKeys | undefined {
+    if (prepared.refused.has(allowHttpLoopback)) return prepared.refused.get(allowHttpLoopback);
+    let refused: IssuerKeys | undefined;
+    for (const url of [source.issuer, prepared.discoveryUrl]) {
+      const check = checkIssuerUrl(url, allowHttpLoopback);
+      if (!check.ok) {
+        refused = { ok: false, reason: "issuer_not_allowed", detail: `issuer URL refused: ${check.detail}` };
+        break;
+      }
+    }
+    prepared.refused.set(allowHttpLoopback, refused);
+    return refused;
+  }
+
+  private remoteSource(source: DiscoverySource, prepared: Prepared, call: CacheCall): RemoteIssuerKeySource {
+    const held = prepared.remote;
+    if (held !== undefined && held.kv === call.kv && held.allowHttpLoopback === call.allowHttpLoopback) return held.source;
+    const { kvKey, discoveryUrl } = prepared;
+    const remote: RemoteIssuerKeySource = {
       id: kvKey,
       label: discoveryUrl,
       fetch: () => this.fetchKeys(source, discoveryUrl, call.allowHttpLoopback),
       store: kvStore(call.kv, kvKey, source, this.settings.maxKeys),
     };
+    prepared.remote = { kv: call.kv, allowHttpLoopback: call.allowHttpLoopback, source: remote };
+    return remote;
   }
 
   /** Discovery, then the JWKS it names; a failure names the fetch, its URL and how it failed. */

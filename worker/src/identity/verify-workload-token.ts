@@ -58,6 +58,18 @@ export function resetIdentityCaches(): void {
   clearConfiguredKeySets();
 }
 
+const discoverySources = new WeakMap<ProviderConfig, DiscoverySource>();
+
+/** One source object per provider config, so the JWKS cache's per-source preparation is done once, not per request. */
+function discoverySourceOf(provider: ProviderConfig, discoveryUrl: string): DiscoverySource {
+  let source = discoverySources.get(provider);
+  if (source === undefined) {
+    source = { issuer: provider.issuer, discoveryUrl };
+    discoverySources.set(provider, source);
+  }
+  return source;
+}
+
 /** Picks the verification key from the token's protected header; nothing else of the token is looked at. */
 function keyResolver(provider: ProviderConfig, call: CacheCall): JWTVerifyGetKey {
   const { keys } = provider;
@@ -68,7 +80,7 @@ function keyResolver(provider: ProviderConfig, call: CacheCall): JWTVerifyGetKey
       return configured.value.getKey(header, token);
     };
   }
-  const source: DiscoverySource = { issuer: provider.issuer, discoveryUrl: keys.discoveryUrl };
+  const source = discoverySourceOf(provider, keys.discoveryUrl);
   return async (header, token) => {
     const current = await jwksCache.keysFor(source, call);
     if (!current.ok) throw new KeysUnavailable(current);
