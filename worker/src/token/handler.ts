@@ -15,7 +15,7 @@ import { logTokenRequest, type TokenRequestLog } from "../log.ts";
 import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
 import { lookupProvider, PolicyStoreUnavailableError, type LoadedProvider } from "../policy/store.ts";
 import { loadSettings, type Settings } from "../settings.ts";
-import { issueRefreshToken, refreshLifetime, stillHonoured, verifyRefreshToken } from "./refresh-token.ts";
+import { issueRefreshToken, refreshLifetime, stillHonoured, verifyRefreshToken, type RefreshResult, type RefreshRevocation } from "./refresh-token.ts";
 import { issueRegistryToken, type TokenResponseBody } from "./registry-token.ts";
 import { parseTokenRequest, type RequestProblem, type TokenRequest } from "./request.ts";
 
@@ -28,7 +28,10 @@ type Failure =
   | { readonly kind: "provider_unavailable"; readonly error: string }
   | { readonly kind: "identity"; readonly reason: IdentityRejection; readonly detail: string }
   | { readonly kind: "authn_refused"; readonly reason: string }
-  | { readonly kind: "refresh_rejected"; readonly reason: string };
+  | { readonly kind: "refresh_rejected"; readonly reason: RefreshRejection };
+
+/** Every code a refused refresh token can get on the wire (README, "Security", lists them). */
+type RefreshRejection = Extract<RefreshResult, { ok: false }>["reason"] | "provider_gone" | RefreshRevocation;
 
 /** The realm of our own Basic challenge: clients show it when asking for credentials. */
 const BASIC_CHALLENGE = 'Basic realm="jwt-registry-auth"';
