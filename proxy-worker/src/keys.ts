@@ -8,7 +8,7 @@
  * inline (a JWKS, or PEM certificates / public keys, read once). Either way the
  * token server's rules apply: public members only, at most 100 keys.
  */
-import { errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import type { JSONWebKeySet, JWTVerifyGetKey } from "jose";
 import {
   fetchJsonBounded,
   IssuerKeyCache,
@@ -17,6 +17,7 @@ import {
   MAX_ISSUER_RESPONSE_BYTES,
   parseJwks,
   parseJwksJson,
+  selectIssuerKey,
   type FetchedIssuerKeys,
   type IssuerKeySet,
   type Parsed,
@@ -84,20 +85,12 @@ class RemoteKeys implements VerificationKeys {
     await this.current();
   }
 
-  readonly getKey: JWTVerifyGetKey = async (header, token) => {
-    const current = await this.current();
-    try {
-      return await current.getKey(header, token);
-    } catch (error) {
-      // Only a kid the token server has never shown us may mean a rotation.
-      const { kid } = header;
-      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || kid === undefined || current.hasKid(kid)) throw error;
+  readonly getKey: JWTVerifyGetKey = async (header, token) =>
+    selectIssuerKey(await this.current(), header, token, async () => {
       const refreshed = await this.cache.keysAfterUnknownKid(this.source, { nowMs: this.options.now() });
-      // No newer keys to be had: the kid stays unknown, a 401 for the token as before.
-      if (refreshed === undefined || !refreshed.ok) throw error;
-      return refreshed.keySet.getKey(header, token);
-    }
-  };
+      // No newer keys to be had (even because the refetch failed): the kid stays unknown, a 401 for the token as before.
+      return refreshed?.ok === true ? refreshed.keySet : undefined;
+    });
 }
 
 /** Keys configured inline: read once; if they are unusable, every verification fails with that. */

@@ -5,7 +5,7 @@
  */
 export { MAX_JWKS_KEYS, parseJwks, parseJwksJson, publicJwk, type Parsed } from "./jwks.ts";
 export { jwksFromPems, PEM_PROBE_ALGS } from "./pem.ts";
-export { issuerKeySet, kidlessIssuerKeySet, type IssuerKeySet } from "./key-selection.ts";
+export { issuerKeySet, kidlessIssuerKeySet, selectIssuerKey, type IssuerKeySet } from "./key-selection.ts";
 export { fetchJsonBounded, MAX_ISSUER_RESPONSE_BYTES, type FetchedJson, type FetchLimits } from "./bounded-fetch.ts";
 export {
   IssuerKeyCache,

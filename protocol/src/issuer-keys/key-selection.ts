@@ -4,7 +4,7 @@
  * `use`, `key_ops`) and caches each imported key, so one set is built per
  * fetched or configured JWKS and reused for every token until the keys change.
  */
-import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, errors as joseErrors, type FlattenedJWSInput, type JWK, type JWTHeaderParameters, type JWTVerifyGetKey } from "jose";
 
 export interface IssuerKeySet {
   readonly getKey: JWTVerifyGetKey;
@@ -25,4 +25,27 @@ export function issuerKeySet(keys: readonly JWK[]): IssuerKeySet {
 export function kidlessIssuerKeySet(keys: readonly JWK[]): IssuerKeySet {
   const byAlg = createLocalJWKSet({ keys: [...keys] });
   return { getKey: (header) => byAlg({ alg: header.alg }), hasKid: () => false };
+}
+
+/**
+ * Picks the key for a token from the current keys; only when the token names a
+ * `kid` the source has never shown (a rotation) are newer keys asked for, once.
+ * `refetch` answers undefined when there are none to be had: the original
+ * no-matching-key error then stands. Anything else is final.
+ */
+export async function selectIssuerKey(
+  current: IssuerKeySet,
+  header: JWTHeaderParameters,
+  token: FlattenedJWSInput,
+  refetch: () => Promise<IssuerKeySet | undefined>,
+): Promise<Awaited<ReturnType<JWTVerifyGetKey>>> {
+  try {
+    return await current.getKey(header, token);
+  } catch (error) {
+    const { kid } = header;
+    if (!(error instanceof joseErrors.JWKSNoMatchingKey) || kid === undefined || current.hasKid(kid)) throw error;
+    const refreshed = await refetch();
+    if (refreshed === undefined) throw error;
+    return refreshed.getKey(header, token);
+  }
 }

@@ -10,6 +10,7 @@ import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey,
 import { CLOCK_TOLERANCE_SECONDS } from "@jwt-registry-auth/protocol";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { maxTokenLifetimeSeconds } from "@jwt-registry-auth/core/providers/token-lifetime";
+import { selectIssuerKey } from "@jwt-registry-auth/protocol/issuer-keys";
 import { acceptedAudiences } from "./audience.ts";
 import { JwksCache, type CacheCall, type DiscoverySource } from "./jwks-cache.ts";
 import { jwsPartHasDuplicateKey } from "./duplicate-keys.ts";
@@ -84,17 +85,12 @@ function keyResolver(provider: ProviderConfig, call: CacheCall): JWTVerifyGetKey
   return async (header, token) => {
     const current = await jwksCache.keysFor(source, call);
     if (!current.ok) throw new KeysUnavailable(current);
-    try {
-      return await current.keySet.getKey(header, token);
-    } catch (error) {
-      // Only a kid the issuer has never shown us may mean a rotation; anything else is final.
-      const { kid } = header;
-      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || kid === undefined || current.keySet.hasKid(kid)) throw error;
+    return selectIssuerKey(current.keySet, header, token, async () => {
       const refreshed = await jwksCache.keysAfterUnknownKid(source, call);
-      if (refreshed === undefined) throw error;
-      if (!refreshed.ok) throw new KeysUnavailable(refreshed);
-      return refreshed.keySet.getKey(header, token);
-    }
+      // A failed refetch may hide a rotated key: the issuer is unavailable, not the token bad.
+      if (refreshed !== undefined && !refreshed.ok) throw new KeysUnavailable(refreshed);
+      return refreshed?.keySet;
+    });
   };
 }
 
