@@ -12,17 +12,34 @@ import { authorize } from "./authorize.ts";
 import { API_VERSION_HEADER, challengeResponse } from "./challenge.ts";
 import type { Env } from "./env.ts";
 import { forward } from "./forward.ts";
-import { KeySourceError, verificationKeys } from "./keys.ts";
+import { KeySourceError, verificationKeys, type VerificationKeys } from "./keys.ts";
 import { logProxyRequest, type ProxyRequestLog } from "./log.ts";
-import { readSettings } from "./settings.ts";
-import { upstreamAuth } from "./upstream-auth.ts";
+import { loadSettings, type ProxySettings } from "./settings.ts";
+import { upstreamAuth, type UpstreamAuth } from "./upstream-auth.ts";
 
 export type { Env } from "./env.ts";
+
+interface Prepared {
+  readonly keys: VerificationKeys;
+  readonly auth: UpstreamAuth;
+}
+
+const preparedFor = new WeakMap<ProxySettings, Prepared>();
+
+/** What the settings imply, made once per settings read, so a request looks nothing up by key text or credentials. */
+function prepare(settings: ProxySettings): Prepared {
+  let prepared = preparedFor.get(settings);
+  if (!prepared) {
+    prepared = { keys: verificationKeys(settings.keySource), auth: upstreamAuth(settings.upstream, settings.credentials, settings.allowInsecureRealm) };
+    preparedFor.set(settings, prepared);
+  }
+  return prepared;
+}
 
 async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequestLog, "method" | "durationMs">) => void): Promise<Response> {
   let settings;
   try {
-    settings = readSettings(env);
+    settings = loadSettings(env);
   } catch (error) {
     if (!(error instanceof SettingError)) throw error;
     log({ status: 500, reason: `setting ${error.setting}: ${error.message}` });
@@ -48,7 +65,7 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
     authorization = await authorize(request.headers.get("Authorization"), access.scopes, {
       issuer: settings.issuer,
       service: settings.service,
-      keys: verificationKeys(settings.keySource),
+      keys: prepare(settings).keys,
     });
   } catch (error) {
     if (!(error instanceof KeySourceError)) throw error;
@@ -65,7 +82,7 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
 
   const { response, upstreamStatus } = await forward(request, {
     upstream: settings.upstream,
-    auth: upstreamAuth(settings.upstream, settings.credentials, settings.allowInsecureRealm),
+    auth: prepare(settings).auth,
     scopes: access.scopes,
     upstreamPath: access.upstreamPath,
     ...(settings.publicUrl && { publicUrl: settings.publicUrl }),

@@ -151,32 +151,24 @@ export function createVerificationKeys(source: KeySource, options: KeyCacheOptio
   }
 }
 
-function sourceId(source: KeySource): string {
-  switch (source.kind) {
-    case "jwks":
-      return `jwks:${source.jwks}`;
-    case "pem":
-      return `pem:${source.pem}`;
-    case "url":
-      return `url:${source.url}`;
-    case "binding":
-      return "binding:TOKEN_SERVER";
-  }
-}
-
-const cache = new Map<string, VerificationKeys>();
+/** Fetched keys, isolate-wide by where they come from: a re-read of the settings keeps them. */
+const remote = new Map<string, VerificationKeys>();
+/** Inline keys, per key-source object: the settings reader keeps that object while the settings stay. */
+const inline = new WeakMap<KeySource, VerificationKeys>();
 
 /**
- * The isolate-wide keys for a source. Bindings are isolate-wide too, so a
- * service binding's `Fetcher` from the first request serves later ones.
+ * The keys for a source. Bindings are isolate-wide too, so a service
+ * binding's `Fetcher` from the first request serves later ones.
  */
 export function verificationKeys(source: KeySource, options: KeyCacheOptions = DEFAULT_KEY_CACHE_OPTIONS): VerificationKeys {
-  const id = sourceId(source);
-  let keys = cache.get(id);
-  if (!keys) {
-    keys = createVerificationKeys(source, options);
-    cache.set(id, keys);
+  if (source.kind === "jwks" || source.kind === "pem") {
+    let keys = inline.get(source);
+    if (!keys) inline.set(source, (keys = createVerificationKeys(source, options)));
+    return keys;
   }
+  const id = source.kind === "url" ? `url:${source.url}` : "binding:TOKEN_SERVER";
+  let keys = remote.get(id);
+  if (!keys) remote.set(id, (keys = createVerificationKeys(source, options)));
   return keys;
 }
 

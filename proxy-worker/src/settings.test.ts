@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "./env.ts";
 import { SettingError } from "@jwt-registry-auth/protocol";
-import { readSettings, upstreamApiUrl } from "./settings.ts";
+import { loadSettings, readSettings, SETTING_NAMES, upstreamApiUrl } from "./settings.ts";
 
 const BASE: Env = { UPSTREAM_URL: "http://127.0.0.1:5000", TOKEN_REALM: "http://127.0.0.1:8787/token", TOKEN_SERVICE: "proxy", TOKEN_ISSUER: "iss", TOKEN_JWKS: "{}" };
 
@@ -70,5 +70,30 @@ describe("upstreamApiUrl", () => {
   it("puts the API path below the upstream URL's own path", () => {
     expect(upstreamApiUrl(new URL("http://127.0.0.1:5000"), "/v2/a/tags/list?n=1").href).toBe("http://127.0.0.1:5000/v2/a/tags/list?n=1");
     expect(upstreamApiUrl(new URL("https://reg.example/mirror/"), "/v2/").href).toBe("https://reg.example/mirror/v2/");
+  });
+});
+
+describe("loadSettings", () => {
+  it("names every env value readSettings reads, so a change to any of them is seen", () => {
+    const read = new Set<string | symbol>();
+    const recording = (env: Env) => new Proxy(env, { get: (target, key) => (read.add(key), Reflect.get(target, key)) });
+    const variants: Env[] = [
+      { ...BASE, UPSTREAM_USERNAME: "u", UPSTREAM_PASSWORD: "p", PUBLIC_URL: "https://r.example", UPSTREAM_ALLOW_INSECURE_REALM: "true", UPSTREAM_ALLOW_INSECURE_REDIRECTS: "true" },
+      { ...BASE, TOKEN_JWKS: undefined, TOKEN_CERTS: "pem" },
+      { ...BASE, TOKEN_JWKS: undefined, TOKEN_JWKS_URL: "http://127.0.0.1:8787/.well-known/jwks.json" },
+      { ...BASE, TOKEN_JWKS: undefined, TOKEN_SERVER: env.TOKEN_SERVER },
+    ];
+    for (const variant of variants) readSettings(recording(variant));
+    expect([...read].sort()).toEqual([...SETTING_NAMES].sort());
+  });
+
+  it("reads once per env object and settings change, and never keeps a failure", () => {
+    const first = loadSettings(BASE);
+    expect(loadSettings(BASE)).toBe(first);
+    expect(loadSettings({ ...BASE })).toBe(first);
+    expect(loadSettings({ ...BASE, TOKEN_SERVICE: "other" }).service).toBe("other");
+    const broken = { ...BASE, UPSTREAM_URL: "ftp://x" };
+    expect(() => loadSettings(broken)).toThrow(SettingError);
+    expect(() => loadSettings(broken)).toThrow(SettingError);
   });
 });

@@ -4,6 +4,7 @@
  * proxy never runs half-configured (no default realm, issuer or key source).
  */
 import { booleanSetting, SettingError } from "@jwt-registry-auth/protocol";
+import { settingsReader } from "@jwt-registry-auth/protocol/settings-reader";
 import type { Env } from "./env.ts";
 import type { KeySource } from "./keys.ts";
 
@@ -118,6 +119,26 @@ export function readSettings(env: Env): ProxySettings {
     allowInsecureRedirects: flag(env, "UPSTREAM_ALLOW_INSECURE_REDIRECTS"),
   };
 }
+
+/** Every env value the settings are read from: a change to any of them reads them again. */
+export const SETTING_NAMES = [
+  "UPSTREAM_URL",
+  "TOKEN_REALM",
+  "TOKEN_SERVICE",
+  "TOKEN_ISSUER",
+  "TOKEN_SERVER",
+  "TOKEN_JWKS_URL",
+  "TOKEN_JWKS",
+  "TOKEN_CERTS",
+  "UPSTREAM_USERNAME",
+  "UPSTREAM_PASSWORD",
+  "PUBLIC_URL",
+  "UPSTREAM_ALLOW_INSECURE_REALM",
+  "UPSTREAM_ALLOW_INSECURE_REDIRECTS",
+] as const satisfies readonly (keyof Env)[];
+
+/** {@link readSettings} once per isolate and settings change, not once per request (protocol/src/settings-reader.ts). */
+export const loadSettings = settingsReader<Env, ProxySettings>(SETTING_NAMES, readSettings);
 
 /** `path` (`/v2/…`, with its query) on the upstream, below the upstream URL's own path if it has one. */
 export function upstreamApiUrl(upstream: URL, path: string): URL {
