@@ -4,7 +4,8 @@
  * every action the request needs? The caller turns the outcome into a response.
  */
 import { grants, verifyRegistryToken, type RegistryTokenClaims, type ResourceScope, type TokenRejection } from "@jwt-registry-auth/protocol";
-import type { VerificationKeys } from "./keys.ts";
+import type { JWTVerifyGetKey } from "jose";
+import { KeySourceError, type VerificationKeys } from "./keys.ts";
 
 /** Far above any registry token (a few KB with an x5c chain); anything bigger is refused unread. */
 export const MAX_TOKEN_LENGTH = 16 * 1024;
@@ -36,11 +37,22 @@ export async function authorize(authorizationHeader: string | null, scopes: read
   if (token.length > MAX_TOKEN_LENGTH) return { outcome: "invalid", reason: "too_large", detail: "token is too large", token };
   // Throws KeySourceError when no keys can be had: that is a 503, not the token's fault.
   await options.keys.ready();
-  const verified = await verifyRegistryToken(token, options.keys.getKey, {
+  // verifyRegistryToken reads any getKey failure as a bad token; keys that can't be had are not, so rethrow that.
+  let unavailable: KeySourceError | undefined;
+  const getKey: JWTVerifyGetKey = async (header, input) => {
+    try {
+      return await options.keys.getKey(header, input);
+    } catch (error) {
+      if (error instanceof KeySourceError) unavailable = error;
+      throw error;
+    }
+  };
+  const verified = await verifyRegistryToken(token, getKey, {
     issuer: options.issuer,
     audience: options.service,
     ...(options.currentTime !== undefined && { currentTime: options.currentTime }),
   });
+  if (unavailable !== undefined) throw unavailable;
   if (!verified.ok) return { outcome: "invalid", reason: verified.reason, detail: verified.detail, token };
   const { access } = verified.claims;
   const allGranted = scopes.every((scope) => scope.actions.every((action) => grants(access, scope, action)));

@@ -2,6 +2,7 @@ import { env } from "cloudflare:test";
 import { errors as joseErrors, type FlattenedJWSInput, type JSONWebKeySet, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
 import { jwksFromPems, parseJwksJson } from "@jwt-registry-auth/protocol/issuer-keys";
+import { authorize } from "./authorize.ts";
 import { createKeyCache, createVerificationKeys, KeySourceError, type KeyCacheOptions } from "./keys.ts";
 
 const TOKEN: FlattenedJWSInput = { payload: "", signature: "" };
@@ -62,6 +63,20 @@ describe("the key cache", () => {
     state.now += 11_000;
     await expect(cache.getKey({ alg: "ES256", kid: "bogus" }, TOKEN)).rejects.toBeInstanceOf(joseErrors.JWKSNoMatchingKey);
     expect(state.loads).toBe(3);
+  });
+
+  it("answers an unknown kid whose refetch fails as keys unavailable (a 503), not as a bad token", async () => {
+    const { state, cache } = harness();
+    await cache.ready();
+    state.next = new Error("connection refused");
+    state.now += 11_000;
+    await expect(cache.getKey({ alg: "ES256", kid: "next-key" }, TOKEN)).rejects.toBeInstanceOf(KeySourceError);
+    // authorize passes that on rather than calling the token malformed.
+    const signed = `${btoa(JSON.stringify({ alg: "ES256", kid: "next-key" })).replace(/=+$/, "")}.e30.c2ln`;
+    state.now += 11_000;
+    await expect(authorize(`Bearer ${signed}`, [], { issuer: "i", service: "s", keys: cache })).rejects.toBeInstanceOf(KeySourceError);
+    // The known key still verifies meanwhile: only the unknown kid is unanswerable.
+    await expect(cache.getKey({ alg: "ES256", kid: knownKid }, TOKEN)).resolves.toBeDefined();
   });
 
   it("keeps using old keys while the source fails, up to staleMax", async () => {

@@ -88,8 +88,10 @@ class RemoteKeys implements VerificationKeys {
   readonly getKey: JWTVerifyGetKey = async (header, token) =>
     selectIssuerKey(await this.current(), header, token, async () => {
       const refreshed = await this.cache.keysAfterUnknownKid(this.source, { nowMs: this.options.now() });
-      // No newer keys to be had (even because the refetch failed): the kid stays unknown, a 401 for the token as before.
-      return refreshed?.ok === true ? refreshed.keySet : undefined;
+      // A refetch that failed: the token may well be signed by a key we can't see yet — a 503, as at the token
+      // server, not a 401 that tells the client its token is bad. Within the cooldown the kid stays unknown: a 401.
+      if (refreshed?.ok === false) throw new KeySourceError(refreshed.detail);
+      return refreshed?.keySet;
     });
 }
 
