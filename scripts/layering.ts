@@ -33,8 +33,8 @@ export const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   testkit: ["protocol", "core", "worker", "cli"],
   bench: ["protocol", "core", "worker", "cli", "testkit"],
   e2e: ["protocol", "testkit", "action"],
-  // The root's own scripts (npm start, the demo) start servers through testkit.
-  ".": ["testkit"],
+  // The root's own scripts (npm start, the demo) start servers through testkit and read the proxy's setting names.
+  ".": ["testkit", "proxy-worker"],
 };
 
 /** Packages whose tests may use testkit's stand-ins on top of the table. */

@@ -18,22 +18,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SETTING_NAMES } from "@jwt-registry-auth/proxy-worker/setting-names";
 import { runWranglerDevBehindFront } from "./wrangler-dev-front.ts";
 
-const SETTINGS = [
-  "UPSTREAM_URL",
-  "TOKEN_REALM",
-  "TOKEN_SERVICE",
-  "TOKEN_ISSUER",
-  "TOKEN_JWKS_URL",
-  "TOKEN_JWKS",
-  "TOKEN_CERTS",
-  "UPSTREAM_USERNAME",
-  "UPSTREAM_PASSWORD",
-  "PUBLIC_URL",
-  "UPSTREAM_ALLOW_INSECURE_REALM",
-  "UPSTREAM_ALLOW_INSECURE_REDIRECTS",
-] as const;
+// The binding is wrangler.toml's to make, not the shell's.
+const SETTINGS = SETTING_NAMES.filter((name) => name !== "TOKEN_SERVER");
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const port = process.env["PORT"] ?? "8788";

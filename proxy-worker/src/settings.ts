@@ -6,6 +6,7 @@
 import { booleanSetting, SettingError } from "@jwt-registry-auth/protocol";
 import { settingsReader } from "@jwt-registry-auth/protocol/settings-reader";
 import type { Env } from "./env.ts";
+import { SETTING_NAMES } from "./setting-names.ts";
 import type { KeySource } from "./keys.ts";
 
 export interface UpstreamCredentials {
@@ -120,22 +121,8 @@ export function readSettings(env: Env): ProxySettings {
   };
 }
 
-/** Every env value the settings are read from: a change to any of them reads them again. */
-export const SETTING_NAMES = [
-  "UPSTREAM_URL",
-  "TOKEN_REALM",
-  "TOKEN_SERVICE",
-  "TOKEN_ISSUER",
-  "TOKEN_SERVER",
-  "TOKEN_JWKS_URL",
-  "TOKEN_JWKS",
-  "TOKEN_CERTS",
-  "UPSTREAM_USERNAME",
-  "UPSTREAM_PASSWORD",
-  "PUBLIC_URL",
-  "UPSTREAM_ALLOW_INSECURE_REALM",
-  "UPSTREAM_ALLOW_INSECURE_REDIRECTS",
-] as const satisfies readonly (keyof Env)[];
+
+export { SETTING_NAMES };
 
 /** {@link readSettings} once per isolate and settings change, not once per request (protocol/src/settings-reader.ts). */
 export const loadSettings = settingsReader<Env, ProxySettings>(SETTING_NAMES, readSettings);

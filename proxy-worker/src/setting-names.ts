@@ -1,0 +1,22 @@
+/**
+ * The proxy's settings by name: what the settings reader watches
+ * (settings.ts) and what `npm run start:proxy` passes through from the shell.
+ */
+import type { Env } from "./env.ts";
+
+/** Every env value the settings are read from: a change to any of them reads them again. */
+export const SETTING_NAMES = [
+  "UPSTREAM_URL",
+  "TOKEN_REALM",
+  "TOKEN_SERVICE",
+  "TOKEN_ISSUER",
+  "TOKEN_SERVER",
+  "TOKEN_JWKS_URL",
+  "TOKEN_JWKS",
+  "TOKEN_CERTS",
+  "UPSTREAM_USERNAME",
+  "UPSTREAM_PASSWORD",
+  "PUBLIC_URL",
+  "UPSTREAM_ALLOW_INSECURE_REALM",
+  "UPSTREAM_ALLOW_INSECURE_REDIRECTS",
+] as const satisfies readonly (keyof Env)[];
