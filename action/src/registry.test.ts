@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../test/http-server.ts";
+import { describe, expect, it } from "vitest";
+import { serverPerTest } from "../test/http-server.ts";
 import type { Fetch } from "./http.ts";
 import { parseRegistry } from "./inputs.ts";
 import { LoginRefusedError, probeRegistry, proveLogin } from "./registry.ts";
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function serve(handler: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
-  const server = await startTestServer(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serverPerTest();
 const noRetry = { attempts: 1 };
 const bearer = (origin: string) => ({ status: 401, headers: { "WWW-Authenticate": `Bearer realm="${origin}/token",service="svc"` } });
 

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { startTestServer, type Reply, type TestServer } from "../test/http-server.ts";
+import { describe, expect, it } from "vitest";
+import { serverPerTest, type Reply, type TestServer } from "../test/http-server.ts";
 import { parseRegistry } from "./inputs.ts";
 import { CLIENT_ID, discoverTokenEndpoint, fetchRefreshToken, fetchRegistryToken, TokenServerError } from "./token-server.ts";
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function serve(handler: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
-  const server = await startTestServer(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serverPerTest();
 const noRetry = { attempts: 1 };
 
 /** What Distribution 2.8.2 answers on `GET /v2/` without credentials. */

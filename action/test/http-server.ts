@@ -1,6 +1,7 @@
 /** A loopback HTTP server for client tests: records each request and answers with the given handler. */
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import { afterEach } from "vitest";
 
 export interface RecordedRequest {
   readonly method: string;
@@ -47,5 +48,18 @@ export async function startTestServer(handler: (request: RecordedRequest, origin
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** `serve(handler)` for a test file: every server it starts is closed after each test. */
+export function serverPerTest(): (handler: Parameters<typeof startTestServer>[0]) => Promise<TestServer> {
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (handler) => {
+    const server = await startTestServer(handler);
+    servers.push(server);
+    return server;
   };
 }
