@@ -7,3 +7,4 @@ export * from "./access.ts";
 export * from "./sha256.ts";
 export * from "./setting-error.ts";
 export * from "./read-capped.ts";
+export * from "./result.ts";

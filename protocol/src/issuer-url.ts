@@ -6,7 +6,9 @@
  * on (local development and tests).
  */
 
-export type IssuerUrlCheck = { readonly ok: true; readonly url: URL } | { readonly ok: false; readonly detail: string };
+import type { Result } from "./result.ts";
+
+export type IssuerUrlCheck = Result<URL>;
 
 /**
  * Loopback as the WHATWG URL parser leaves a hostname: IPv4 is already
@@ -27,9 +29,9 @@ export function checkIssuerUrl(raw: string, allowHttpLoopback: boolean): IssuerU
   // `https://host/#` parses to an empty `hash`, so look at the raw text as well.
   if (url.hash !== "" || raw.includes("#")) return { ok: false, detail: "URL has a fragment" };
   if (url.username !== "" || url.password !== "") return { ok: false, detail: "URL has userinfo" };
-  if (url.protocol === "https:") return { ok: true, url };
+  if (url.protocol === "https:") return { ok: true, value: url };
   if (url.protocol !== "http:") return { ok: false, detail: "URL scheme is not https" };
   if (!isLoopbackHostname(url.hostname)) return { ok: false, detail: "http is only allowed to a loopback host" };
   if (!allowHttpLoopback) return { ok: false, detail: "http loopback issuers are disabled (ALLOW_HTTP_LOOPBACK_ISSUERS)" };
-  return { ok: true, url };
+  return { ok: true, value: url };
 }

@@ -43,7 +43,7 @@ function floorConfig(env: Env): FloorConfig {
     for (const candidate of JSON.parse(env.FLOOR_PROVIDERS) as unknown[]) {
       const checked = validateProviderConfig(candidate);
       if (!checked.ok) throw new Error(`FLOOR_PROVIDERS: ${checked.error}`);
-      providers.set(checked.config.name, checked.config);
+      providers.set(checked.value.name, checked.value);
     }
     parsed = { source, providers, access: JSON.parse(env.FLOOR_ACCESS) as AccessEntry[] };
   }
@@ -67,7 +67,7 @@ async function floor(request: Request, env: Env, ctx: ExecutionContext): Promise
     now,
   });
   if (!identity.ok) return new Response(identity.reason, { status: 401 });
-  const body = await issueRegistryToken(settings, `${provider.name}:${identity.identity.subject}`, service, access, now);
+  const body = await issueRegistryToken(settings, `${provider.name}:${identity.value.subject}`, service, access, now);
   return Response.json(body, { headers: { "Cache-Control": "no-store" } });
 }
 

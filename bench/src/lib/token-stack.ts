@@ -91,7 +91,7 @@ export function benchProviders(issuers: Readonly<Record<IssuerKind, string>>): P
     const candidate = { ...example, name: `gha-${kind.toLowerCase()}`, issuer: issuers[kind], keys: { source: "discovery", discoveryUrl: discoveryUrlFor(issuers[kind]) } };
     const checked = validateProviderConfig(candidate);
     if (!checked.ok) throw new Error(`bench provider ${candidate.name}: ${checked.error}`);
-    return checked.config;
+    return checked.value;
   });
 }
 
@@ -99,7 +99,7 @@ export function benchProviders(issuers: Readonly<Record<IssuerKind, string>>): P
 export function worstProvider(rs256: ProviderConfig): ProviderConfig {
   const checked = validateProviderConfig({ ...rs256, name: "gha-worst", authz: worstAuthzCondition() });
   if (!checked.ok) throw new Error(`bench provider gha-worst: ${checked.error}`);
-  return checked.config;
+  return checked.value;
 }
 
 let bundled: Promise<Bundles> | undefined;

@@ -16,7 +16,7 @@ describe("the worst admitted token request", () => {
     const parsed = await parse();
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    const { scopes } = parsed.request;
+    const { scopes } = parsed.value;
     expect(scopes).toHaveLength(MAX_SCOPES_PER_REQUEST);
     expect(new Set(scopes.map((s) => s.name)).size).toBe(MAX_SCOPES_PER_REQUEST);
     for (const scope of scopes) {

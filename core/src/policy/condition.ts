@@ -17,6 +17,7 @@
  * At request time anything but a bool — a runtime error included — refuses.
  */
 import { celError, isCelError, parse, plan, type CelInput, type CelResult } from "@bufbuild/cel";
+import type { Result } from "@jwt-registry-auth/protocol/result";
 import { celTypeName, claimsToCel, scopeToCel } from "./cel-values.ts";
 import { findHazards } from "./hazards.ts";
 import { CLAIMS_SAMPLES, SCOPE_SAMPLES } from "./samples.ts";
@@ -53,7 +54,7 @@ export type CompileConditionResult =
   | { readonly ok: true; readonly condition: CompiledCondition; readonly warnings: readonly ConditionIssue[] }
   | { readonly ok: false; readonly error: ConditionIssue };
 
-export type ConditionOutcome = { readonly ok: true; readonly value: boolean } | { readonly ok: false; readonly error: string };
+export type ConditionOutcome = Result<boolean, { readonly error: string }>;
 
 /** Runtime failures that mean "this key/index isn't in the data", not "this condition is wrong". */
 function isMissingDataError(message: string): boolean {

@@ -367,7 +367,7 @@ function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig
     r.error(node, `provider ${JSON.stringify(config.name)}: ${checked.error}`);
     return undefined;
   }
-  return checked.config;
+  return checked.value;
 }
 
 /** Rejects anchors/aliases: not needed for this file, and alias expansion is how small YAML becomes huge. */

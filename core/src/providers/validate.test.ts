@@ -19,8 +19,8 @@ function stored(changes: Record<string, unknown>): unknown {
 
 describe("validateProviderConfig", () => {
   it("accepts a normalized config as stored", () => {
-    expect(validateProviderConfig(stored({}))).toEqual({ ok: true, config: valid });
-    expect(validateProviderConfig(stored({ maxTokenLifetimeSeconds: 600 }))).toEqual({ ok: true, config: { ...valid, maxTokenLifetimeSeconds: 600 } });
+    expect(validateProviderConfig(stored({}))).toEqual({ ok: true, value: valid });
+    expect(validateProviderConfig(stored({ maxTokenLifetimeSeconds: 600 }))).toEqual({ ok: true, value: { ...valid, maxTokenLifetimeSeconds: 600 } });
   });
 
   it.each([

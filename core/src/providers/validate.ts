@@ -5,6 +5,7 @@
  */
 import type { ProviderConfig } from "./model.ts";
 import { checkIssuerUrl } from "@jwt-registry-auth/protocol/issuer-url";
+import type { Result } from "@jwt-registry-auth/protocol/result";
 import { MAX_CONDITION_LENGTH } from "../policy/static-check.ts";
 import { maxTokenLifetimeProblem } from "./token-lifetime.ts";
 
@@ -32,7 +33,7 @@ export function discoveryUrlFor(issuer: string): string {
 export function issuerProblem(value: string): string | undefined {
   const check = checkIssuerUrl(value, true);
   if (!check.ok) return `${JSON.stringify(value)} is not a valid issuer: ${check.detail} (https only; http only for loopback issuers in local development)`;
-  if (check.url.search !== "") return `${JSON.stringify(value)} must not have a query`;
+  if (check.value.search !== "") return `${JSON.stringify(value)} must not have a query`;
   return undefined;
 }
 
@@ -89,7 +90,7 @@ export function jwkProblem(jwk: unknown): string | undefined {
   }
 }
 
-export type ValidateResult = { readonly ok: true; readonly config: ProviderConfig } | { readonly ok: false; readonly error: string };
+export type ValidateResult = Result<ProviderConfig, { readonly error: string }>;
 
 const CONFIG_KEYS = new Set(["name", "description", "issuer", "keys", "audiences", "authn", "authz", "refreshSeconds", "maxTokenLifetimeSeconds"]);
 
@@ -166,5 +167,5 @@ export function validateProviderConfig(value: unknown): ValidateResult {
     if (problem !== undefined) return fail(`maxTokenLifetimeSeconds ${problem}`);
   }
   // Every field was checked above; this narrows the checked JSON to the model.
-  return { ok: true, config: value as unknown as ProviderConfig };
+  return { ok: true, value: value as unknown as ProviderConfig };
 }

@@ -20,6 +20,7 @@
  * used (key-selection.ts).
  */
 import type { JWK } from "jose";
+import type { Result } from "../result.ts";
 import type { Parsed } from "./jwks.ts";
 import { issuerKeySet, type IssuerKeySet } from "./key-selection.ts";
 
@@ -81,7 +82,7 @@ interface Entry {
   readonly keySet: IssuerKeySet;
 }
 
-type Refresh = { readonly ok: true; readonly entry: Entry } | { readonly ok: false; readonly detail: string };
+type Refresh = Result<Entry>;
 
 interface SourceState {
   entry?: Entry;
@@ -132,7 +133,7 @@ export class IssuerKeyCache {
     // Another caller is refetching: keys within the stale bound serve meanwhile rather than waiting on it.
     if (state.inflight !== undefined && this.hasUsableStale(state, call.nowMs)) return this.staleOrUnavailable(state, call.nowMs);
     const refreshed = await this.refresh(source, state, call);
-    return refreshed.ok ? { ok: true, keySet: refreshed.entry.keySet } : this.staleOrUnavailable(state, call.nowMs, refreshed.detail);
+    return refreshed.ok ? { ok: true, keySet: refreshed.value.keySet } : this.staleOrUnavailable(state, call.nowMs, refreshed.detail);
   }
 
   /**
@@ -154,7 +155,7 @@ export class IssuerKeyCache {
       }
     }
     const refreshed = await this.refresh(source, state, call);
-    return refreshed.ok ? { ok: true, keySet: refreshed.entry.keySet } : failed(refreshed.detail);
+    return refreshed.ok ? { ok: true, keySet: refreshed.value.keySet } : failed(refreshed.detail);
   }
 
   private withinCooldown(since: number | undefined, nowMs: number): boolean {
@@ -219,6 +220,6 @@ export class IssuerKeyCache {
       if (call.waitUntil !== undefined) call.waitUntil(write);
       else await write;
     }
-    return { ok: true, entry };
+    return { ok: true, value: entry };
   }
 }

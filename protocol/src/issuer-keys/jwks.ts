@@ -14,11 +14,13 @@
  * - a JWKS with no usable key left is refused.
  */
 import type { JWK } from "jose";
+import type { Result } from "../result.ts";
 
 /** More keys than any real issuer publishes (GitHub ~2, Google ~3, Entra ~10). */
 export const MAX_JWKS_KEYS = 100;
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly detail: string };
+/** A parse step's result: the value, or a `detail` for the log line. */
+export type Parsed<T> = Result<T>;
 
 const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   RSA: ["n", "e"],

@@ -32,7 +32,7 @@ describe("static PEM providers", () => {
     const { pem } = await issuerKey(issuer);
     const provider = staticProvider(issuer.url, [pem]);
     const withKid = await issuer.mint({ claims: { sub: "system:serviceaccount:ns:sa", aud: SERVICE } });
-    expect(await verifyWorkloadToken(withKid, provider, ctx)).toMatchObject({ ok: true, identity: { subject: "system:serviceaccount:ns:sa" } });
+    expect(await verifyWorkloadToken(withKid, provider, ctx)).toMatchObject({ ok: true, value: { subject: "system:serviceaccount:ns:sa" } });
     const withoutKid = await (await issuerKey(issuer)).sign({});
     expect((await verifyWorkloadToken(withoutKid, provider, ctx)).ok).toBe(true);
     expect(await issuer.stats()).toEqual({ discovery: 0, jwks: 0 });
@@ -42,7 +42,7 @@ describe("static PEM providers", () => {
     const { publicKey, privateKey } = await generateKeyPair("EdDSA", { extractable: true });
     const provider = staticProvider("https://ci.example.com", [await exportSPKI(publicKey)]);
     const token = await new SignJWT({ iss: "https://ci.example.com", aud: SERVICE, sub: "job-1" }).setProtectedHeader({ alg: "EdDSA" }).setExpirationTime("5m").sign(privateKey);
-    expect(await verifyWorkloadToken(token, provider, ctx)).toMatchObject({ ok: true, identity: { subject: "job-1" } });
+    expect(await verifyWorkloadToken(token, provider, ctx)).toMatchObject({ ok: true, value: { subject: "job-1" } });
   });
 
   it("try every configured key for a token without kid (rotation), and refuse a key that isn't configured", async () => {

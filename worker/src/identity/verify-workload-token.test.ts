@@ -25,18 +25,18 @@ describe("verifyWorkloadToken accepts", () => {
     const result = await verifyWorkloadToken(token, provider, ctx());
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.identity.subject).toBe("repo:acme/app:ref:refs/heads/main");
-    expect(result.identity.claims["repository_owner"]).toBe("acme");
-    expect(result.identity.claims["iss"]).toBe(issuer.url);
-    expect(result.identity.expiresAt).toBe(result.identity.claims["exp"]);
-    expect(result.identity.expiresAt).toBeGreaterThan(nowSeconds() + 200);
+    expect(result.value.subject).toBe("repo:acme/app:ref:refs/heads/main");
+    expect(result.value.claims["repository_owner"]).toBe("acme");
+    expect(result.value.claims["iss"]).toBe(issuer.url);
+    expect(result.value.expiresAt).toBe(result.value.claims["exp"]);
+    expect(result.value.expiresAt).toBeGreaterThan(nowSeconds() + 200);
   });
 
   it("an ES256 token whose aud array holds https:// + service", async () => {
     const issuer = await freshIssuer(inject("clusterIssuer"));
     const token = await issuer.mint({ claims: { sub: "system:serviceaccount:ci:builder", aud: ["https://kubernetes.default.svc", `https://${SERVICE}`] } });
     const result = await verifyWorkloadToken(token, discoveryProvider(issuer.url), ctx());
-    expect(result).toMatchObject({ ok: true, identity: { subject: "system:serviceaccount:ci:builder" } });
+    expect(result).toMatchObject({ ok: true, value: { subject: "system:serviceaccount:ci:builder" } });
   });
 
   it("a configured audience, and then no longer the service itself", async () => {

@@ -7,7 +7,7 @@
  * `sub`, lifetime).
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
-import { CLOCK_TOLERANCE_SECONDS } from "@jwt-registry-auth/protocol";
+import { CLOCK_TOLERANCE_SECONDS, type Result } from "@jwt-registry-auth/protocol";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { maxTokenLifetimeSeconds } from "@jwt-registry-auth/core/providers/token-lifetime";
 import { selectIssuerKey } from "@jwt-registry-auth/protocol/issuer-keys";
@@ -26,7 +26,7 @@ export interface WorkloadIdentity {
   readonly expiresAt: number;
 }
 
-export type IdentityResult = { ok: true; identity: WorkloadIdentity } | { ok: false; reason: IdentityRejection; detail: string };
+export type IdentityResult = Result<WorkloadIdentity, { readonly reason: IdentityRejection; readonly detail: string }>;
 
 export interface VerifyContext {
   /** The requested registry service: the audience must name it (audience.ts). */
@@ -172,5 +172,5 @@ export async function verifyWorkloadToken(token: string, provider: ProviderConfi
   }
   if (typeof claims.sub !== "string") return { ok: false, reason: "malformed", detail: "claim sub has the wrong type" };
   if (claims.sub === "") return { ok: false, reason: "missing_claim", detail: "missing required claim sub" };
-  return { ok: true, identity: { claims, subject: claims.sub, expiresAt: exp } };
+  return { ok: true, value: { claims, subject: claims.sub, expiresAt: exp } };
 }

@@ -160,8 +160,8 @@ function compileEntry(name: string, { config: raw, id }: Row): Entry {
   }
   const checked = validateProviderConfig(json);
   if (!checked.ok) return { ok: false, error: `provider ${name}: stored config is invalid: ${checked.error}` };
-  if (checked.config.name !== name) return { ok: false, error: `provider ${name}: stored config is named ${checked.config.name}` };
-  const result = compileProvider(checked.config);
+  if (checked.value.name !== name) return { ok: false, error: `provider ${name}: stored config is named ${checked.value.name}` };
+  const result = compileProvider(checked.value);
   if (!result.ok) return { ok: false, error: `provider ${name}: ${result.errors.map(describeProviderIssue).join("; ")}` };
   return { ok: true, provider: result.provider, id };
 }

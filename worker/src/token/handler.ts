@@ -179,14 +179,14 @@ async function identify(request: TokenRequest, settings: Settings, env: Env, ctx
     log.tokenSha256 = await sha256Hex(request.refreshToken);
     const refresh = await verifyRefreshToken(request.refreshToken, settings.signing, settings.tokenIssuer, request.service, now);
     if (!refresh.ok) return { kind: "refresh_rejected", reason: refresh.reason };
-    log.provider = refresh.grant.provider;
-    log.subject = refresh.grant.subject;
+    log.provider = refresh.value.provider;
+    log.subject = refresh.value.subject;
     // A refresh for a provider that no longer exists fails: the operator removed the trust.
-    const stored = await providerFor(refresh.grant.provider, env, ctx, { kind: "refresh_rejected", reason: "provider_gone" });
+    const stored = await providerFor(refresh.value.provider, env, ctx, { kind: "refresh_rejected", reason: "provider_gone" });
     if ("kind" in stored) return stored;
-    const revoked = stillHonoured(refresh.grant, { id: stored.id, ...stored.provider.config }, settings.refreshMaxSeconds, now);
+    const revoked = stillHonoured(refresh.value, { id: stored.id, ...stored.provider.config }, settings.refreshMaxSeconds, now);
     if (revoked !== undefined) return { kind: "refresh_rejected", reason: revoked };
-    return { provider: stored.provider, providerId: stored.id, subject: refresh.grant.subject, claims: refresh.grant.claims };
+    return { provider: stored.provider, providerId: stored.id, subject: refresh.value.subject, claims: refresh.value.claims };
   }
 
   log.provider = request.provider.slice(0, 64);
@@ -202,8 +202,8 @@ async function identify(request: TokenRequest, settings: Settings, env: Env, ctx
     now,
   });
   if (!identity.ok) return { kind: "identity", reason: identity.reason, detail: identity.detail };
-  log.subject = identity.identity.subject;
-  return { provider: stored.provider, providerId: stored.id, subject: identity.identity.subject, claims: identity.identity.claims };
+  log.subject = identity.value.subject;
+  return { provider: stored.provider, providerId: stored.id, subject: identity.value.subject, claims: identity.value.claims };
 }
 
 export async function handleTokenRequest(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -231,7 +231,7 @@ export async function handleTokenRequest(request: Request, env: Env, ctx: Execut
 
   const parsed = await parseTokenRequest(request);
   if (!parsed.ok) return fail(parsed.problem);
-  const req = parsed.request;
+  const req = parsed.value;
   log.grant = req.grant;
   log.service = req.service;
   if (req.clientId !== undefined) log.clientId = req.clientId;

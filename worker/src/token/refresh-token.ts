@@ -17,7 +17,7 @@
  * server rather than a registry service, and it carries no `access` claim.
  */
 import { createLocalJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
-import { rejectionOf, REFRESH_TOKEN_TYP, type TokenRejection } from "@jwt-registry-auth/protocol";
+import { rejectionOf, REFRESH_TOKEN_TYP, type Result, type TokenRejection } from "@jwt-registry-auth/protocol";
 import type { SigningKeySet } from "@jwt-registry-auth/core/signing-keys/signing-key-set";
 import { signJwt } from "../signing/sign.ts";
 
@@ -78,7 +78,7 @@ function keysOf(signing: SigningKeySet): JWTVerifyGetKey {
   return keys;
 }
 
-export type RefreshResult = { readonly ok: true; readonly grant: RefreshGrant } | { readonly ok: false; readonly reason: TokenRejection | "wrong_service"; readonly detail: string };
+export type RefreshResult = Result<RefreshGrant, { readonly reason: TokenRejection | "wrong_service"; readonly detail: string }>;
 
 /** Signature (any of our keys, so rotation doesn't log everyone out), type, issuer, audience, expiry, then shape. */
 export async function verifyRefreshToken(token: string, signing: SigningKeySet, tokenIssuer: string, service: string, now: number): Promise<RefreshResult> {
@@ -104,7 +104,7 @@ export async function verifyRefreshToken(token: string, signing: SigningKeySet, 
     return { ok: false, reason: "bad_claims", detail: "refresh token claims are missing or have the wrong types" };
   }
   if (svc !== service) return { ok: false, reason: "wrong_service", detail: "refresh token was issued for another service" };
-  return { ok: true, grant: { provider: prv, providerId: pid, issuer: wiss, subject: wsub, service, claims: clm as Record<string, unknown>, issuedAt: iat, expiresAt: exp } };
+  return { ok: true, value: { provider: prv, providerId: pid, issuer: wiss, subject: wsub, service, claims: clm as Record<string, unknown>, issuedAt: iat, expiresAt: exp } };
 }
 
 /** Why a verified refresh token is no longer honoured. */

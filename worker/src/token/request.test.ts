@@ -36,7 +36,7 @@ describe("parseTokenRequest", () => {
     });
     expect(await parseTokenRequest(req)).toEqual({
       ok: true,
-      request: {
+      value: {
         grant: "password",
         provider: "gha",
         token: "jwt",
@@ -52,7 +52,7 @@ describe("parseTokenRequest", () => {
 
   it("reads docker login's offline-token GET (no scope)", async () => {
     const req = new Request("http://t/token?account=gha&client_id=docker&offline_token=true&service=reg", { headers: { Authorization: basic("gha", "jwt") } });
-    expect(await parseTokenRequest(req)).toMatchObject({ ok: true, request: { grant: "password", offline: true, clientId: "docker", scopes: [] } });
+    expect(await parseTokenRequest(req)).toMatchObject({ ok: true, value: { grant: "password", offline: true, clientId: "docker", scopes: [] } });
   });
 
   it("reads docker's refresh POST with space-joined scopes", async () => {
@@ -68,7 +68,7 @@ describe("parseTokenRequest", () => {
     );
     expect(await parseTokenRequest(req)).toMatchObject({
       ok: true,
-      request: { grant: "refresh_token", refreshToken: "rt", service: "reg", scopes: [{ name: "acme/app" }, { name: "acme/b" }] },
+      value: { grant: "refresh_token", refreshToken: "rt", service: "reg", scopes: [{ name: "acme/app" }, { name: "acme/b" }] },
     });
   });
 
@@ -83,7 +83,7 @@ describe("parseTokenRequest", () => {
         ["service", "reg"],
       ]),
     );
-    expect(await parseTokenRequest(req)).toMatchObject({ ok: true, request: { grant: "password", provider: "gha", token: "jwt", offline: true } });
+    expect(await parseTokenRequest(req)).toMatchObject({ ok: true, value: { grant: "password", provider: "gha", token: "jwt", offline: true } });
   });
 
   it.each([
@@ -141,12 +141,12 @@ describe("parseTokenRequest", () => {
 
     it("still reads service and scope from the query of a POST", async () => {
       const req = new Request("http://t/token?service=reg&scope=repository:acme/app:pull", form([["grant_type", "refresh_token"], ["refresh_token", "rt"]]));
-      expect(await parseTokenRequest(req)).toMatchObject({ ok: true, request: { grant: "refresh_token", refreshToken: "rt", service: "reg", scopes: [{ name: "acme/app" }] } });
+      expect(await parseTokenRequest(req)).toMatchObject({ ok: true, value: { grant: "refresh_token", refreshToken: "rt", service: "reg", scopes: [{ name: "acme/app" }] } });
     });
 
     it("leaves GET as Distribution's clients send it (credentials in Basic, the rest in the query)", async () => {
       const req = new Request("http://t/token?account=gha&client_id=docker&offline_token=true&service=reg&scope=repository:acme/app:pull,push", { headers: { Authorization: basic("gha", "jwt") } });
-      expect(await parseTokenRequest(req)).toMatchObject({ ok: true, request: { grant: "password", provider: "gha", token: "jwt", offline: true } });
+      expect(await parseTokenRequest(req)).toMatchObject({ ok: true, value: { grant: "password", provider: "gha", token: "jwt", offline: true } });
     });
   });
 
@@ -159,7 +159,7 @@ describe("parseTokenRequest", () => {
 
     it(`admits ${MAX_SCOPES_PER_REQUEST} scopes of ${MAX_ACTIONS_PER_SCOPE} actions`, async () => {
       const parsed = await get(repos(MAX_SCOPES_PER_REQUEST, letters(MAX_ACTIONS_PER_SCOPE)));
-      expect(parsed.ok && parsed.request.scopes).toHaveLength(MAX_SCOPES_PER_REQUEST);
+      expect(parsed.ok && parsed.value.scopes).toHaveLength(MAX_SCOPES_PER_REQUEST);
     });
 
     it("refuses one scope too many with 400 stating the cap", async () => {

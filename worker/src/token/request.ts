@@ -6,7 +6,7 @@
  *   POST /token  grant_type=refresh_token  refresh_token=…   (docker joins scopes with
  *                spaces in one field; skopeo repeats `scope`)
  */
-import { parseScopes, readCapped, ScopeError, type ResourceScope } from "@jwt-registry-auth/protocol";
+import { parseScopes, readCapped, ScopeError, type ResourceScope, type Result } from "@jwt-registry-auth/protocol";
 
 export type TokenRequest =
   | {
@@ -32,7 +32,7 @@ export type RequestProblem =
   | { readonly kind: "bad_request"; readonly message: string }
   | { readonly kind: "too_large" };
 
-export type ParsedRequest = { readonly ok: true; readonly request: TokenRequest } | { readonly ok: false; readonly problem: RequestProblem };
+export type ParsedRequest = Result<TokenRequest, { readonly problem: RequestProblem }>;
 
 /** Bigger than any workload JWT plus scopes; the identity check has its own, tighter, token limit. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -152,7 +152,7 @@ export async function parseTokenRequest(request: Request): Promise<ParsedRequest
     const refreshToken = single(params, "refresh_token");
     if (isProblem(refreshToken)) return fail(refreshToken);
     if (refreshToken === undefined || refreshToken === "") return fail({ kind: "bad_credentials", message: "refresh_token is required" });
-    return { ok: true, request: { grant: "refresh_token", refreshToken, service, scopes, ...clientId } };
+    return { ok: true, value: { grant: "refresh_token", refreshToken, service, scopes, ...clientId } };
   }
   if (grantType !== "password" && grantType !== undefined) {
     return fail({ kind: "bad_request", message: "grant_type must be password or refresh_token" });
@@ -177,5 +177,5 @@ export async function parseTokenRequest(request: Request): Promise<ParsedRequest
   if (username === undefined || password === undefined || username === "" || password === "") return fail({ kind: "no_credentials" });
 
   const offline = params.get("offline_token") === "true" || params.get("access_type") === "offline";
-  return { ok: true, request: { grant: "password", provider: username, token: password, service, scopes, offline, ...clientId } };
+  return { ok: true, value: { grant: "password", provider: username, token: password, service, scopes, offline, ...clientId } };
 }
