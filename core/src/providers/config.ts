@@ -3,12 +3,13 @@
  *
  * The jetstack PoC's format loads unchanged (its `server`/`token` blocks are
  * reported as ignored), plus `issuer`, `audiences`, `jwks`, `refresh` and
- * `description`. Every value is type-checked where it is read (the few casts
- * only narrow yaml's generic node types after such a check), and every error
- * and warning names `file:line:column`. Conditions are
+ * `description`. Every value is type-checked where it is read, with yaml's
+ * node guards (`isScalar`, `isMap`, …) or our own checks, and nothing is cast;
+ * every error and warning names `file:line:column`. Conditions are
  * compiled here too, so a file that validates is a file the server can load.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair, type Scalar, type YAMLMap } from "yaml";
+import type { JWK } from "jose";
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Scalar, type YAMLMap } from "yaml";
 import type { ProviderConfig } from "./model.ts";
 import {
   DEFAULT_REFRESH_SECONDS,
@@ -45,7 +46,6 @@ export interface ConfigResult {
 
 export const TOP_LEVEL_KEYS = ["providers", "server", "token"] as const;
 export const PROVIDER_KEYS = ["name", "description", "issuer", "oidcDiscoveryURL", "staticKeys", "jwks", "audiences", "authn", "authz", "refresh", "maxTokenLifetime"] as const;
-type ProviderKey = (typeof PROVIDER_KEYS)[number];
 
 export function formatDiagnostic(d: Diagnostic, severity: "error" | "warning"): string {
   return `${d.file}:${d.line}:${d.column}: ${severity}: ${d.message}`;
@@ -79,35 +79,41 @@ class Reporter {
   }
 }
 
+/** One pair of a mapping whose key is a plain string: the key's node, for positions, and the value as yaml holds it. */
+interface Field {
+  readonly key: Scalar;
+  readonly value: unknown;
+}
+
 /** The pairs of a mapping whose keys are plain strings; anything else is reported. */
-function entries(r: Reporter, node: YAMLMap): [string, Pair<Scalar, unknown>][] {
-  const out: [string, Pair<Scalar, unknown>][] = [];
-  for (const pair of node.items) {
-    if (!isScalar(pair.key) || typeof pair.key.value !== "string") {
-      r.error(isScalar(pair.key) ? pair.key : node, "mapping keys must be strings");
+function entries(r: Reporter, node: YAMLMap): [string, Field][] {
+  const out: [string, Field][] = [];
+  for (const { key, value } of node.items) {
+    if (!isScalar(key) || typeof key.value !== "string") {
+      r.error(isScalar(key) ? key : node, "mapping keys must be strings");
       continue;
     }
-    out.push([pair.key.value, pair as Pair<Scalar, unknown>]);
+    out.push([key.value, { key, value }]);
   }
   return out;
 }
 
-/** The known keys of a mapping; unknown keys are reported as errors with their line. */
-function fields(r: Reporter, node: YAMLMap, allowed: readonly string[], where: string): Map<string, Pair<Scalar, unknown>> {
-  const known = new Map<string, Pair<Scalar, unknown>>();
-  for (const [key, pair] of entries(r, node)) {
-    if (allowed.includes(key)) known.set(key, pair);
-    else r.error(pair.key, `unknown key '${key}' in ${where} (expected: ${allowed.join(", ")})`);
+/** The known keys of a mapping, typed as the list of them; unknown keys are reported as errors with their line. */
+function fields<K extends string>(r: Reporter, node: YAMLMap, allowed: readonly K[], where: string): Map<K, Field> {
+  const known = new Map<K, Field>();
+  for (const [key, field] of entries(r, node)) {
+    const match = allowed.find((k) => k === key);
+    if (match !== undefined) known.set(match, field);
+    else r.error(field.key, `unknown key '${key}' in ${where} (expected: ${allowed.join(", ")})`);
   }
   return known;
 }
 
-function valueNode(pair: Pair<Scalar, unknown>): Node | null {
-  const v = pair.value;
-  return v !== null && typeof v === "object" && ("range" in v) ? (v as Node) : null;
+function valueNode(field: Field): Node | null {
+  return isNode(field.value) ? field.value : null;
 }
 
-function readString(r: Reporter, pair: Pair<Scalar, unknown>, what: string): string | undefined {
+function readString(r: Reporter, pair: Field, what: string): string | undefined {
   const node = valueNode(pair);
   if (isScalar(node) && typeof node.value === "string") return node.value;
   r.error(node ?? pair.key, `${what} must be a string`);
@@ -134,7 +140,7 @@ function conditionPosition(r: Reporter, node: Scalar, issue: ConditionIssue): { 
   return head;
 }
 
-function readCondition(r: Reporter, pair: Pair<Scalar, unknown>, kind: ConditionKind): string | undefined {
+function readCondition(r: Reporter, pair: Field, kind: ConditionKind): string | undefined {
   const node = valueNode(pair);
   if (!isMap(node)) {
     r.error(node ?? pair.key, `${kind} must be a mapping with a condition (CEL string)`);
@@ -158,7 +164,7 @@ function readCondition(r: Reporter, pair: Pair<Scalar, unknown>, kind: Condition
   return source;
 }
 
-function readAudiences(r: Reporter, pair: Pair<Scalar, unknown>): string[] | undefined {
+function readAudiences(r: Reporter, pair: Field): string[] | undefined {
   const node = valueNode(pair);
   if (!isSeq(node) || node.items.length === 0 || node.items.length > MAX_AUDIENCES) {
     r.error(node ?? pair.key, `audiences must be a list of 1 to ${MAX_AUDIENCES} strings (omit it for the default: the requested service)`);
@@ -172,7 +178,7 @@ function readAudiences(r: Reporter, pair: Pair<Scalar, unknown>): string[] | und
   return out.length === node.items.length ? out : undefined;
 }
 
-function readStaticKeys(r: Reporter, pair: Pair<Scalar, unknown>): string[] | undefined {
+function readStaticKeys(r: Reporter, pair: Field): string[] | undefined {
   const node = valueNode(pair);
   if (!isSeq(node) || node.items.length === 0) {
     r.error(node ?? pair.key, "staticKeys must be a list of {key: <PEM>} entries");
@@ -199,9 +205,13 @@ function readStaticKeys(r: Reporter, pair: Pair<Scalar, unknown>): string[] | un
 }
 
 type ProviderConfigKeys = ProviderConfig["keys"];
-type JwksKeys = Extract<ProviderConfig["keys"], { source: "jwks" }>["jwks"]["keys"];
 
-function readJwks(r: Reporter, doc: Document, pair: Pair<Scalar, unknown>): ProviderConfigKeys | undefined {
+/** A key that passes jwkProblem: an object of a key type and curve we verify with, its public members only, for signatures. */
+function isCheckedJwk(value: unknown): value is JWK {
+  return jwkProblem(value) === undefined;
+}
+
+function readJwks(r: Reporter, doc: Document, pair: Field): ProviderConfigKeys | undefined {
   const node = valueNode(pair);
   if (!isMap(node)) {
     r.error(node ?? pair.key, "jwks must be a JWKS object: {keys: [...]}");
@@ -214,19 +224,17 @@ function readJwks(r: Reporter, doc: Document, pair: Pair<Scalar, unknown>): Prov
     r.error(keysNode ?? node, "jwks.keys must be a non-empty list of JWKs");
     return undefined;
   }
-  const keys: unknown[] = [];
+  const keys: JWK[] = [];
   for (const item of keysNode.items) {
     const jwk: unknown = isMap(item) ? item.toJS(doc) : undefined;
-    const problem = jwkProblem(jwk);
-    if (problem) r.error(isMap(item) || isScalar(item) || isSeq(item) ? item : keysNode, `jwks key ${problem}`);
-    keys.push(jwk);
+    if (isCheckedJwk(jwk)) keys.push(jwk);
+    else r.error(isMap(item) || isScalar(item) || isSeq(item) ? item : keysNode, `jwks key ${jwkProblem(jwk)}`);
   }
   if (r.errors.length > errorsBefore) return undefined;
-  // Each member passed jwkProblem above.
-  return { source: "jwks", jwks: { keys: keys as JwksKeys } };
+  return { source: "jwks", jwks: { keys } };
 }
 
-function readRefresh(r: Reporter, pair: Pair<Scalar, unknown>): number | undefined {
+function readRefresh(r: Reporter, pair: Field): number | undefined {
   const node = valueNode(pair);
   if (isScalar(node) && typeof node.value === "boolean") return node.value ? DEFAULT_REFRESH_SECONDS : 0;
   if (!isMap(node)) {
@@ -249,7 +257,7 @@ function readRefresh(r: Reporter, pair: Pair<Scalar, unknown>): number | undefin
   return seconds;
 }
 
-function readMaxTokenLifetime(r: Reporter, pair: Pair<Scalar, unknown>): number | undefined {
+function readMaxTokenLifetime(r: Reporter, pair: Field): number | undefined {
   const text = readString(r, pair, 'maxTokenLifetime (a duration like "24h" or "90m")');
   if (text === undefined) return undefined;
   const seconds = parseGoDuration(text);
@@ -278,7 +286,7 @@ interface Fields {
 function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig | undefined {
   const errorsBefore = r.errors.length;
   const f: Fields = {};
-  const seen = fields(r, node, PROVIDER_KEYS, "provider") as Map<ProviderKey, Pair<Scalar, unknown>>;
+  const seen = fields(r, node, PROVIDER_KEYS, "provider");
   for (const [k, pair] of seen) {
     switch (k) {
       case "name":
@@ -317,24 +325,29 @@ function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig
     r.error(valueNode(nameNode), `name ${JSON.stringify(f.name)} must match ${PROVIDER_NAME_PATTERN.source} (lowercase; it is the Basic-auth username)`);
   }
   for (const key of ["issuer", "oidcDiscoveryURL"] as const) {
+    // f[key] is set only from a field seen.
+    const field = seen.get(key);
     const value = f[key];
     const problem = value === undefined ? undefined : issuerProblem(value);
-    if (problem) r.error(valueNode(seen.get(key) as Pair<Scalar, unknown>), `${key} ${problem}`);
+    if (problem && field !== undefined) r.error(valueNode(field), `${key} ${problem}`);
   }
 
   const sources = (["oidcDiscoveryURL", "staticKeys", "jwks"] as const).filter((k) => seen.has(k));
+  const [source] = sources;
+  const issuerField = seen.get("issuer");
   let issuer = f.issuer;
   if (sources.length > 1) {
     r.error(node, `give only one of oidcDiscoveryURL, staticKeys, jwks (this provider has ${sources.join(" and ")})`);
-  } else if (sources[0] === "oidcDiscoveryURL") {
-    if (f.issuer !== undefined && f.oidcDiscoveryURL !== undefined && f.issuer !== f.oidcDiscoveryURL) {
-      r.error(valueNode(seen.get("issuer") as Pair<Scalar, unknown>), `issuer ${JSON.stringify(f.issuer)} differs from oidcDiscoveryURL ${JSON.stringify(f.oidcDiscoveryURL)}; oidcDiscoveryURL is the issuer URL, so they must be equal`);
+  } else if (source === "oidcDiscoveryURL") {
+    // f.issuer is set only from the issuer field.
+    if (issuerField !== undefined && f.issuer !== undefined && f.oidcDiscoveryURL !== undefined && f.issuer !== f.oidcDiscoveryURL) {
+      r.error(valueNode(issuerField), `issuer ${JSON.stringify(f.issuer)} differs from oidcDiscoveryURL ${JSON.stringify(f.oidcDiscoveryURL)}; oidcDiscoveryURL is the issuer URL, so they must be equal`);
     }
     issuer = f.oidcDiscoveryURL;
     if (issuer !== undefined) f.keys = { source: "discovery", discoveryUrl: discoveryUrlFor(issuer) };
-  } else if (sources.length === 1) {
-    if (!seen.has("issuer")) {
-      r.error(seen.get(sources[0] as ProviderKey)?.key, `a ${sources[0]} provider needs issuer: (the expected iss of its tokens); the PoC checked no issuer, so any token these keys signed passed — add issuer: <the iss your tokens carry>`);
+  } else if (source !== undefined) {
+    if (issuerField === undefined) {
+      r.error(seen.get(source)?.key, `a ${source} provider needs issuer: (the expected iss of its tokens); the PoC checked no issuer, so any token these keys signed passed — add issuer: <the iss your tokens carry>`);
     }
   } else if (issuer !== undefined) {
     f.keys = { source: "discovery", discoveryUrl: discoveryUrlFor(issuer) };
