@@ -45,7 +45,7 @@ async function run(): Promise<BenchmarkOutput> {
       const compile = () => {
         const result = compileCondition(kind, source);
         if (!result.ok) throw new Error(`${provider.name} ${kind}: ${result.error.message}`);
-        return result.condition;
+        return result.value.condition;
       };
       const condition = compile();
       const bindings = () => ({ service: sample.service, claims: claimsToCel(sample.claims), ...(kind === "authz" && { scope: scopeToCel(scope) }) });

@@ -9,11 +9,11 @@ const OTHER_DIGEST = `sha256:${"b".repeat(64)}`;
 
 function scopesOf(result: AccessResult): string[] {
   if (!result.ok) throw new Error(`refused: ${result.code} ${result.message}`);
-  return result.scopes.map(formatScope);
+  return result.value.scopes.map(formatScope);
 }
 
 function refusal(result: AccessResult): [number, string] {
-  if (result.ok) throw new Error(`unexpectedly allowed: ${result.upstreamPath}`);
+  if (result.ok) throw new Error(`unexpectedly allowed: ${result.value.upstreamPath}`);
   return [result.status, result.code];
 }
 
@@ -42,14 +42,14 @@ describe("requiredAccess: every endpoint", () => {
     ["GET", "/v2/app/manifests/latest", "", "manifest", ["repository:app:pull"]],
   ] as const)("%s %s%s → %s", (method, path, search, endpoint, scopes) => {
     const result = requiredAccess(method, path, search);
-    expect(result.ok && result.route.endpoint).toBe(endpoint);
+    expect(result.ok && result.value.route.endpoint).toBe(endpoint);
     expect(scopesOf(result)).toEqual(scopes);
   });
 
   it("a cross-repository mount also needs pull on the source repository", () => {
     const result = requiredAccess("POST", "/v2/acme/other/blobs/uploads/", `?from=acme%2Fapp&mount=${encodeURIComponent(DIGEST)}`);
     expect(scopesOf(result)).toEqual(["repository:acme/other:pull,push", "repository:acme/app:pull"]);
-    expect(result.ok && result.route.mountFrom).toBe("acme/app");
+    expect(result.ok && result.value.route.mountFrom).toBe("acme/app");
   });
 
   it("a mount from the same repository needs nothing more", () => {
@@ -59,7 +59,7 @@ describe("requiredAccess: every endpoint", () => {
   it("a mount without from is sent upstream as a plain upload start", () => {
     const result = requiredAccess("POST", "/v2/acme/app/blobs/uploads/", `?mount=${DIGEST}`);
     expect(scopesOf(result)).toEqual(["repository:acme/app:pull,push"]);
-    expect(result.ok && result.upstreamPath).toBe("/v2/acme/app/blobs/uploads/");
+    expect(result.ok && result.value.upstreamPath).toBe("/v2/acme/app/blobs/uploads/");
   });
 
   it("splits names that contain endpoint words the way Distribution's router does", () => {
@@ -72,13 +72,13 @@ describe("requiredAccess: every endpoint", () => {
     ];
     for (const [path, endpoint, name] of cases) {
       const result = requiredAccess(path.endsWith("uploads/") ? "POST" : "GET", path);
-      expect(result.ok && [result.route.endpoint, result.route.name]).toEqual([endpoint, name]);
+      expect(result.ok && [result.value.route.endpoint, result.value.route.name]).toEqual([endpoint, name]);
     }
   });
 
   it("rebuilds the upstream path and query from the validated parts", () => {
     const result = requiredAccess("PUT", "/v2/acme/app/blobs/uploads/u-1", `?_state=T-mL%3D%3D&digest=${encodeURIComponent(DIGEST)}`);
-    expect(result.ok && result.upstreamPath).toBe(`/v2/acme/app/blobs/uploads/u-1?_state=T-mL%3D%3D&digest=${encodeURIComponent(DIGEST)}`);
+    expect(result.ok && result.value.upstreamPath).toBe(`/v2/acme/app/blobs/uploads/u-1?_state=T-mL%3D%3D&digest=${encodeURIComponent(DIGEST)}`);
   });
 });
 
@@ -171,7 +171,7 @@ describe("requiredAccess: parameters the upstream reads from elsewhere than the 
   it("from needs pull even without mount", () => {
     const result = requiredAccess("POST", "/v2/acme/app/blobs/uploads/", "?from=victim%2Fsecret");
     expect(scopesOf(result)).toEqual(["repository:acme/app:pull,push", "repository:victim/secret:pull"]);
-    expect(result.ok && result.route.mountFrom).toBe("victim/secret");
+    expect(result.ok && result.value.route.mountFrom).toBe("victim/secret");
   });
 
   it("from needs pull on any endpoint it is sent to", () => {
@@ -224,13 +224,13 @@ describe("requiredAccess: nothing outside the grammar is forwarded", () => {
       fc.property(fc.constantFrom(...METHODS), path, search, (method, p, s) => {
         const result = requiredAccess(method, p, s);
         if (!result.ok) return;
-        const [upstreamPathname] = result.upstreamPath.split("?") as [string];
+        const [upstreamPathname] = result.value.upstreamPath.split("?") as [string];
         expect(upstreamPathname).not.toMatch(/%|\/\.{1,2}(\/|$)|\/\/|[^A-Za-z0-9._\-/:=~+]/);
-        if (result.route.name !== undefined) expect(isValidRepositoryName(result.route.name)).toBe(true);
-        if (result.route.mountFrom !== undefined) expect(isValidRepositoryName(result.route.mountFrom)).toBe(true);
+        if (result.value.route.name !== undefined) expect(isValidRepositoryName(result.value.route.name)).toBe(true);
+        if (result.value.route.mountFrom !== undefined) expect(isValidRepositoryName(result.value.route.mountFrom)).toBe(true);
         // Re-reading what goes upstream yields the same decision: the upstream sees what was authorised.
-        const again = requiredAccess(method, upstreamPathname, result.upstreamPath.slice(upstreamPathname.length));
-        expect(again.ok && { route: again.route, scopes: again.scopes }).toEqual({ route: result.route, scopes: result.scopes });
+        const again = requiredAccess(method, upstreamPathname, result.value.upstreamPath.slice(upstreamPathname.length));
+        expect(again.ok && { route: again.value.route, scopes: again.value.scopes }).toEqual({ route: result.value.route, scopes: result.value.scopes });
       }),
       { numRuns: 5000 },
     );
@@ -242,7 +242,7 @@ describe("requiredAccess: nothing outside the grammar is forwarded", () => {
     fc.assert(
       fc.property(name, (n) => {
         const result = requiredAccess("GET", `/v2/${n}/manifests/latest`);
-        expect(result.ok && result.route.name).toBe(n);
+        expect(result.ok && result.value.route.name).toBe(n);
       }),
     );
   });

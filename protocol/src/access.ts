@@ -10,6 +10,7 @@
  */
 import type { RegistryErrorCode } from "./errors.ts";
 import { isValidRepositoryName } from "./names.ts";
+import type { Result } from "./result.ts";
 import type { ResourceScope } from "./scope.ts";
 
 export type RegistryEndpoint =
@@ -32,16 +33,16 @@ export interface RegistryRoute {
   readonly mountFrom?: string;
 }
 
-export type AccessResult =
-  | {
-      readonly ok: true;
-      readonly route: RegistryRoute;
-      /** Every scope the token must grant in full; empty for `/v2/` (any valid token). */
-      readonly scopes: readonly ResourceScope[];
-      /** The path and query to send upstream, rebuilt from what was validated. */
-      readonly upstreamPath: string;
-    }
-  | { readonly ok: false; readonly status: number; readonly code: RegistryErrorCode; readonly message: string };
+export interface RequiredAccess {
+  readonly route: RegistryRoute;
+  /** Every scope the token must grant in full; empty for `/v2/` (any valid token). */
+  readonly scopes: readonly ResourceScope[];
+  /** The path and query to send upstream, rebuilt from what was validated. */
+  readonly upstreamPath: string;
+}
+
+/** A refusal is answered as is: a Distribution error with this status and code. */
+export type AccessResult = Result<RequiredAccess, { readonly status: number; readonly code: RegistryErrorCode; readonly message: string }>;
 
 /** OCI tag grammar. */
 const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
@@ -190,11 +191,11 @@ export function requiredAccess(method: string, pathname: string, search = "", co
 
   if (rest === "") {
     if (!READ_METHODS.includes(method)) return badMethod(method);
-    return { ok: true, route: { endpoint: "base" }, scopes: [], upstreamPath: "/v2/" };
+    return { ok: true, value: { route: { endpoint: "base" }, scopes: [], upstreamPath: "/v2/" } };
   }
   if (rest === "_catalog") {
     if (!READ_METHODS.includes(method)) return badMethod(method);
-    return { ok: true, route: { endpoint: "catalog" }, scopes: [{ type: "registry", name: "catalog", actions: ["*"] }], upstreamPath: withQuery("/v2/_catalog") };
+    return { ok: true, value: { route: { endpoint: "catalog" }, scopes: [{ type: "registry", name: "catalog", actions: ["*"] }], upstreamPath: withQuery("/v2/_catalog") } };
   }
 
   const matched = matchRepositoryRoute(rest.split("/"));
@@ -237,5 +238,5 @@ export function requiredAccess(method: string, pathname: string, search = "", co
     ...(matched.reference !== undefined && { reference: matched.reference }),
     ...(mountFrom !== undefined && { mountFrom }),
   };
-  return { ok: true, route, scopes, upstreamPath: withQuery(`/v2/${name}/${suffix}`) };
+  return { ok: true, value: { route, scopes, upstreamPath: withQuery(`/v2/${name}/${suffix}`) } };
 }

@@ -55,14 +55,14 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
     return errorResponse(access.status, access.code, access.message, { headers: API_VERSION_HEADER, detail: { reason: access.code.toLowerCase() } });
   }
   const what = {
-    endpoint: access.route.endpoint,
-    ...(access.route.name !== undefined && { repository: access.route.name }),
-    ...(access.route.mountFrom !== undefined && { mountFrom: access.route.mountFrom }),
+    endpoint: access.value.route.endpoint,
+    ...(access.value.route.name !== undefined && { repository: access.value.route.name }),
+    ...(access.value.route.mountFrom !== undefined && { mountFrom: access.value.route.mountFrom }),
   };
 
   let authorization;
   try {
-    authorization = await authorize(request.headers.get("Authorization"), access.scopes, {
+    authorization = await authorize(request.headers.get("Authorization"), access.value.scopes, {
       issuer: settings.issuer,
       service: settings.service,
       keys: prepare(settings).keys,
@@ -77,14 +77,14 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
     // The verifier's words stay here; the client gets only the code.
     const reason = authorization.outcome === "invalid" ? `invalid_token: ${authorization.reason}: ${authorization.detail}` : authorization.outcome;
     log({ ...what, ...who, ...(authorization.outcome === "insufficient" && { subject: authorization.claims.sub }), status: 401, reason });
-    return challengeResponse(settings, access.scopes, authorization);
+    return challengeResponse(settings, access.value.scopes, authorization);
   }
 
   const { response, upstreamStatus } = await forward(request, {
     upstream: settings.upstream,
     auth: prepare(settings).auth,
-    scopes: access.scopes,
-    upstreamPath: access.upstreamPath,
+    scopes: access.value.scopes,
+    upstreamPath: access.value.upstreamPath,
     ...(settings.publicUrl && { publicUrl: settings.publicUrl }),
     allowInsecureRedirects: settings.allowInsecureRedirects,
     fetch: (input, init) => fetch(input, init),

@@ -54,7 +54,7 @@ export async function tokenPathParts(input: TokenPathInput): Promise<TokenPathPa
   const settings: Settings = await loadSettings(env);
   const compiled = compileProvider(input.provider);
   if (!compiled.ok) throw new Error(`provider ${input.provider.name} does not compile`);
-  const loaded: LoadedProvider = compiled.provider;
+  const loaded: LoadedProvider = compiled.value.provider;
   const claims = decodeJwt(input.jwt) as Record<string, unknown>;
   const verify = async (): Promise<void> => {
     const result = await verifyWorkloadToken(input.jwt, input.provider, { service: input.service, kv: input.kv, allowHttpLoopback: true });

@@ -42,10 +42,10 @@ describe("the worst admitted token request", () => {
     const compiled = compileProvider(config);
     expect(compiled.ok).toBe(true);
     if (!compiled.ok) return;
-    expect(compiled.provider.authz?.namesWildcardAction).toBe(true);
+    expect(compiled.value.provider.authz?.namesWildcardAction).toBe(true);
     const granted = (ref: string) =>
       WORST_ACTIONS.filter(
-        (action) => evaluateAuthz(compiled.provider, { service: SERVICE, claims: { repository_owner_id: "1234567", ref }, scope: { type: "repository", name: "example-org/repo-00", action } }).allowed,
+        (action) => evaluateAuthz(compiled.value.provider, { service: SERVICE, claims: { repository_owner_id: "1234567", ref }, scope: { type: "repository", name: "example-org/repo-00", action } }).allowed,
       );
     expect(granted("refs/heads/main")).toEqual(WORST_ACTIONS);
     expect(granted("refs/heads/feature")).toEqual(["pull"]);

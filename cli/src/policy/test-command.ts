@@ -122,7 +122,7 @@ export async function policyTestCommand(argv: readonly string[], io: Io): Promis
     for (const issue of compiled.errors) io.err(`error: ${describeProviderIssue(issue)}`);
     return EXIT_FAILED;
   }
-  const provider = compiled.provider;
+  const provider = compiled.value.provider;
 
   io.out(`provider: ${config.name} (issuer ${config.issuer})`);
   io.out(`service:  ${service}`);

@@ -2,6 +2,7 @@
  * A provider ready to decide requests: its config plus its conditions,
  * compiled once when its policy version is loaded.
  */
+import type { Result } from "@jwt-registry-auth/protocol/result";
 import type { ProviderConfig } from "../providers/model.ts";
 import { compileCondition, type CompiledCondition, type ConditionIssue, type ConditionKind } from "./condition.ts";
 
@@ -17,9 +18,13 @@ export interface ProviderIssue extends ConditionIssue {
   readonly condition: ConditionKind;
 }
 
-export type CompileProviderResult =
-  | { readonly ok: true; readonly provider: LoadedProvider; readonly warnings: readonly ProviderIssue[] }
-  | { readonly ok: false; readonly errors: readonly ProviderIssue[] };
+/** A provider that compiles, with the warnings its conditions load with. */
+export interface ProviderWithWarnings {
+  readonly provider: LoadedProvider;
+  readonly warnings: readonly ProviderIssue[];
+}
+
+export type CompileProviderResult = Result<ProviderWithWarnings, { readonly errors: readonly ProviderIssue[] }>;
 
 /** "authz.condition 2:5: message" — how an issue reads without its YAML position. */
 export function describeProviderIssue(issue: ProviderIssue): string {
@@ -36,12 +41,12 @@ export function compileProvider(config: ProviderConfig): CompileProviderResult {
     if (source === undefined) continue;
     const result = compileCondition(kind, source);
     if (result.ok) {
-      compiled[kind] = result.condition;
-      warnings.push(...result.warnings.map((w) => ({ ...w, condition: kind })));
+      compiled[kind] = result.value.condition;
+      warnings.push(...result.value.warnings.map((w) => ({ ...w, condition: kind })));
     } else {
       errors.push({ ...result.error, condition: kind });
     }
   }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, provider: { config, ...compiled }, warnings };
+  return { ok: true, value: { provider: { config, ...compiled }, warnings } };
 }

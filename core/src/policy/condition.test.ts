@@ -6,7 +6,7 @@ import { MAX_CONDITION_LENGTH } from "./static-check.ts";
 function compiled(kind: ConditionKind, source: string): CompiledCondition {
   const result = compileCondition(kind, source);
   if (!result.ok) throw new Error(`expected ${source} to compile: ${result.error.message}`);
-  return result.condition;
+  return result.value.condition;
 }
 
 function compileError(kind: ConditionKind, source: string): string {
@@ -53,12 +53,12 @@ describe("compileCondition", () => {
 
   it("loads with a warning when missing sample keys leave the result type unchecked", () => {
     const result = compileCondition("authn", 'claims.tenant == "blue"');
-    expect(result.ok && result.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/could not be evaluated on any sample claims \(field not found: tenant/)]);
+    expect(result.ok && result.value.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/could not be evaluated on any sample claims \(field not found: tenant/)]);
   });
 
   it("loads hazardous conditions with warnings placed at the hazard", () => {
     const result = compileCondition("authz", 'scope.type == "repository" &&\n  scope.action != "delete" &&\n  scope.name.matches("acme/[a-z]+")');
-    expect(result.ok && result.warnings.map((w) => `${w.line}:${w.column} ${w.message.split(":")[0]}`)).toEqual(["2:3 negated action check", "3:3 unanchored matches() over scope.name"]);
+    expect(result.ok && result.value.warnings.map((w) => `${w.line}:${w.column} ${w.message.split(":")[0]}`)).toEqual(["2:3 negated action check", "3:3 unanchored matches() over scope.name"]);
   });
 
   it("survives pathological nesting without throwing", () => {

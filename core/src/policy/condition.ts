@@ -50,9 +50,13 @@ export interface CompiledCondition {
   readonly namesWildcardAction: boolean;
 }
 
-export type CompileConditionResult =
-  | { readonly ok: true; readonly condition: CompiledCondition; readonly warnings: readonly ConditionIssue[] }
-  | { readonly ok: false; readonly error: ConditionIssue };
+/** A condition that loads, with the warnings it loads with. */
+export interface ConditionWithWarnings {
+  readonly condition: CompiledCondition;
+  readonly warnings: readonly ConditionIssue[];
+}
+
+export type CompileConditionResult = Result<ConditionWithWarnings, { readonly error: ConditionIssue }>;
 
 export type ConditionOutcome = Result<boolean, { readonly error: string }>;
 
@@ -153,7 +157,7 @@ export function compileCondition(kind: ConditionKind, source: string): CompileCo
   const checked = checkAgainstSamples(condition);
   if (checked.error) return { ok: false, error: checked.error };
   const hazards = findHazards(parsed).map((h) => ({ message: h.message, ...linePosition(source, h.offset) }));
-  return { ok: true, condition, warnings: [...(checked.warning ? [checked.warning] : []), ...hazards] };
+  return { ok: true, value: { condition, warnings: [...(checked.warning ? [checked.warning] : []), ...hazards] } };
 }
 
 /** Peggy's syntax errors carry `location.start`; its message repeats it as a `<input>:L:C:` prefix. */

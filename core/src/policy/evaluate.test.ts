@@ -13,7 +13,7 @@ function load(extra: Partial<ProviderConfig>): LoadedProvider {
     ...extra,
   });
   if (!result.ok) throw new Error(result.errors.map((e) => e.message).join("; "));
-  return result.provider;
+  return result.value.provider;
 }
 
 const claims = { repository_owner: "acme", ref: "refs/heads/main" };

@@ -160,7 +160,7 @@ function readCondition(r: Reporter, pair: Field, kind: ConditionKind): string | 
     r.at(conditionPosition(r, conditionNode, result.error), `${kind}.condition: ${result.error.message}`, "error");
     return undefined;
   }
-  for (const w of result.warnings) r.at(conditionPosition(r, conditionNode, w), `${kind}.condition: ${w.message}`, "warning");
+  for (const w of result.value.warnings) r.at(conditionPosition(r, conditionNode, w), `${kind}.condition: ${w.message}`, "warning");
   return source;
 }
 

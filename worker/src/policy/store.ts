@@ -163,7 +163,7 @@ function compileEntry(name: string, { config: raw, id }: Row): Entry {
   if (checked.value.name !== name) return { ok: false, error: `provider ${name}: stored config is named ${checked.value.name}` };
   const result = compileProvider(checked.value);
   if (!result.ok) return { ok: false, error: `provider ${name}: ${result.errors.map(describeProviderIssue).join("; ")}` };
-  return { ok: true, provider: result.provider, id };
+  return { ok: true, provider: result.value.provider, id };
 }
 
 /**
