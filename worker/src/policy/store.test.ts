@@ -34,7 +34,7 @@ describe("lookupProvider", () => {
   it("finds applied providers and reports unknown names as not found", async () => {
     await apply([provider("gha", "scope.action == 'pull'")]);
     const found = await lookupProvider(db, "gha", 1_000);
-    expect(found.found && found.ok && found.provider.config.name).toBe("gha");
+    expect(found.found && found.ok && found.value.provider.config.name).toBe("gha");
     expect(await lookupProvider(db, "nobody", 1_000)).toEqual({ found: false });
   });
 
@@ -42,15 +42,15 @@ describe("lookupProvider", () => {
     await apply([provider("gha", "scope.action == 'pull'")]);
     const t0 = 10_000;
     const before = await lookupProvider(db, "gha", t0);
-    expect(before.found && before.ok && evaluateAuthz(before.provider, pull).allowed).toBe(true);
+    expect(before.found && before.ok && evaluateAuthz(before.value.provider, pull).allowed).toBe(true);
 
     await apply([provider("gha", "scope.action == 'push'")]);
     const cached = await lookupProvider(db, "gha", t0 + REVALIDATE_MS - 1);
-    expect(cached.found && cached.ok && evaluateAuthz(cached.provider, pull).allowed).toBe(true);
+    expect(cached.found && cached.ok && evaluateAuthz(cached.value.provider, pull).allowed).toBe(true);
     expect(policyCacheStats().versionReads).toBe(1);
 
     const fresh = await lookupProvider(db, "gha", t0 + REVALIDATE_MS);
-    expect(fresh.found && fresh.ok && evaluateAuthz(fresh.provider, pull)).toEqual({ allowed: false, reason: "authz condition is false" });
+    expect(fresh.found && fresh.ok && evaluateAuthz(fresh.value.provider, pull)).toEqual({ allowed: false, reason: "authz condition is false" });
     expect(policyCacheStats()).toMatchObject({ versionReads: 2, reloads: 2 });
   });
 

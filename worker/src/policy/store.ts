@@ -22,6 +22,7 @@
  */
 import { validateProviderConfig } from "@jwt-registry-auth/core/providers/validate";
 import { compileProvider, describeProviderIssue, type LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
+import type { Result } from "@jwt-registry-auth/protocol";
 
 export type { LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
 
@@ -30,13 +31,16 @@ export const REVALIDATE_MS = 2_000;
 /** How long a cache keeps serving while D1 can't be read. */
 export const MAX_STALE_MS = 10 * 60_000;
 
-export type ProviderLookup =
-  | { readonly found: false }
-  /** `id` is the row's provider_id: what refresh tokens are bound to (migration 0002). */
-  | { readonly found: true; readonly ok: true; readonly provider: LoadedProvider; readonly id: string }
-  | { readonly found: true; readonly ok: false; readonly error: string };
+export interface StoredProvider {
+  readonly provider: LoadedProvider;
+  /** The row's provider_id: what refresh tokens are bound to (migration 0002). */
+  readonly id: string;
+}
 
-type Entry = { readonly ok: true; readonly provider: LoadedProvider; readonly id: string } | { readonly ok: false; readonly error: string };
+/** A stored provider compiled, or why it can't be used. */
+type Entry = Result<StoredProvider, { readonly error: string }>;
+
+export type ProviderLookup = { readonly found: false } | ({ readonly found: true } & Entry);
 
 interface Snapshot {
   readonly version: number;
@@ -163,7 +167,7 @@ function compileEntry(name: string, { config: raw, id }: Row): Entry {
   if (checked.value.name !== name) return { ok: false, error: `provider ${name}: stored config is named ${checked.value.name}` };
   const result = compileProvider(checked.value);
   if (!result.ok) return { ok: false, error: `provider ${name}: ${result.errors.map(describeProviderIssue).join("; ")}` };
-  return { ok: true, provider: result.value.provider, id };
+  return { ok: true, value: { provider: result.value.provider, id } };
 }
 
 /**
@@ -179,5 +183,5 @@ export async function lookupProvider(db: D1Database, name: string, now: number =
     entry = compileEntry(name, row);
     current.compiled.set(name, entry);
   }
-  return entry.ok ? { found: true, ok: true, provider: entry.provider, id: entry.id } : { found: true, ok: false, error: entry.error };
+  return { found: true, ...entry };
 }

@@ -13,7 +13,7 @@ import type { Env } from "../env.ts";
 import { ISSUER_RETRY_AFTER_SECONDS, verifyWorkloadToken, type IdentityRejection } from "../identity/verify-workload-token.ts";
 import { logTokenRequest, type TokenRequestLog } from "../log.ts";
 import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
-import { lookupProvider, PolicyStoreUnavailableError, type LoadedProvider } from "../policy/store.ts";
+import { lookupProvider, PolicyStoreUnavailableError, type LoadedProvider, type StoredProvider } from "../policy/store.ts";
 import { loadSettings, type Settings } from "../settings.ts";
 import { issueRefreshToken, refreshLifetime, stillHonoured, verifyRefreshToken, type RefreshResult, type RefreshRevocation } from "./refresh-token.ts";
 import { issueRegistryToken, type TokenResponseBody } from "./registry-token.ts";
@@ -154,11 +154,6 @@ function decideScopes(who: Authorized, service: string, scopes: readonly Resourc
 
 type MutableLog = { -readonly [K in keyof TokenRequestLog]?: TokenRequestLog[K] };
 
-interface StoredProvider {
-  readonly provider: LoadedProvider;
-  readonly id: string;
-}
-
 async function providerFor(name: string, env: Env, ctx: ExecutionContext, missing: Failure): Promise<StoredProvider | Failure> {
   let lookup;
   try {
@@ -170,7 +165,7 @@ async function providerFor(name: string, env: Env, ctx: ExecutionContext, missin
   }
   if (!lookup.found) return missing;
   if (!lookup.ok) return { kind: "provider_unavailable", error: lookup.error };
-  return { provider: lookup.provider, id: lookup.id };
+  return lookup.value;
 }
 
 /** Who is asking: a verified workload JWT, or a refresh token standing in for one. */
