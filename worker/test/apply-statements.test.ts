@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
-import { policyApplyStatements, renderSqlScript, sqlLiteral, type SqlStatement } from "@jwt-registry-auth/core/policy/apply-statements";
+import { policyApplyStatements, renderSqlScript, sqlLiteral, TEXT_CHUNK_CODE_POINTS, textChunks, type SqlStatement } from "@jwt-registry-auth/core/policy/apply-statements";
 
 const db = env.POLICY_DB;
 const meta = { appliedAt: "2026-01-01T00:00:00.000Z", sourceSha256: "ab".repeat(32) };
@@ -119,5 +119,72 @@ describe("renderSqlScript", () => {
     expect(() => sqlLiteral("a\u0000b")).toThrow(/NUL/);
     expect(() => sqlLiteral(Number.POSITIVE_INFINITY)).toThrow();
     expect(() => renderSqlScript([{ sql: "SELECT ?, ?", params: [1] }])).toThrow(/too few/);
+  });
+});
+
+describe("policy history", () => {
+  const alpha: ProviderConfig = { ...tricky, name: "alpha", refreshSeconds: 3600 };
+  const beta: ProviderConfig = { ...alpha, name: "beta", authz: "true" };
+  // Line breaks (CRLF too), quotes, a NUL-free control character, an astral code point
+  // that a chunk boundary must not split, and more than one chunk of text.
+  const text = `# it's "quoted"\r\nproviders:\n  - name: alpha\t# ✓ 𝄞\n${"#".repeat(TEXT_CHUNK_CODE_POINTS - 3)}𝄞𝄞\n${"x".repeat(2 * TEXT_CHUNK_CODE_POINTS)}\n`;
+
+  async function run(providers: ProviderConfig[], extra: Partial<typeof meta> & { sourceText?: string; rollbackOf?: number }, via: "batch" | "script"): Promise<number> {
+    const statements = policyApplyStatements(providers, { ...meta, ...extra });
+    if (via === "batch") await db.batch(statements.map((s) => db.prepare(s.sql).bind(...s.params)));
+    else for (const line of renderSqlScript(statements).trim().split("\n")) await db.prepare(line).run();
+    return version();
+  }
+
+  async function recorded(v: number) {
+    const row = await db.prepare("SELECT * FROM policy_history WHERE version = ?").bind(v).first();
+    const providers = await db.prepare("SELECT name, config FROM policy_history_providers WHERE version = ? ORDER BY name").bind(v).all();
+    return { row, providers: providers.results };
+  }
+
+  for (const via of ["batch", "script"] as const) {
+    it(`records the applied version with its hash, full text and providers (${via})`, async () => {
+      expect(textChunks(text).length).toBeGreaterThan(2);
+      const v = await run([alpha, beta], { sourceText: text }, via);
+      expect(await recorded(v)).toEqual({
+        row: { version: v, applied_at: meta.appliedAt, source_sha256: meta.sourceSha256, source_text: text, provider_count: 2, rollback_of: null },
+        providers: [
+          { name: "alpha", config: JSON.stringify(alpha) },
+          { name: "beta", config: JSON.stringify(beta) },
+        ],
+      });
+      const rollback = await run([beta], { sourceText: "providers: []\n", rollbackOf: v }, via);
+      expect(rollback).toBe(v + 1);
+      expect((await recorded(rollback)).row).toMatchObject({ rollback_of: v, provider_count: 1, source_text: "providers: []\n" });
+    });
+  }
+
+  it("records an empty text as '' and no text as NULL", async () => {
+    expect((await recorded(await run([], { sourceText: "" }, "script"))).row).toMatchObject({ source_text: "", provider_count: 0 });
+    expect((await recorded(await run([alpha], {}, "batch"))).row).toMatchObject({ source_text: null, provider_count: 1 });
+  });
+
+  it("records nothing when the apply fails midway, and the providers stay as they were", async () => {
+    const before = await run([alpha], { sourceText: text }, "batch");
+    const historyRows = async () => (await db.prepare("SELECT count(*) AS n FROM policy_history").first<{ n: number }>())?.n;
+    const count = await historyRows();
+    const statements = policyApplyStatements([alpha, beta], { ...meta, sourceText: "changed" });
+    // A statement failing after the delete, the upserts, the bump and the history row.
+    statements.splice(statements.length - 1, 0, { sql: "INSERT INTO policy_history (version) VALUES (NULL)", params: [] });
+    await expect(db.batch(statements.map((s) => db.prepare(s.sql).bind(...s.params)))).rejects.toThrow(/NOT NULL/);
+    expect(await version()).toBe(before);
+    expect(await historyRows()).toBe(count);
+    expect((await db.prepare("SELECT name FROM providers").all()).results).toEqual([{ name: "alpha" }]);
+  });
+
+  it("splits text into chunks of code points without splitting a surrogate pair", () => {
+    expect(textChunks("")).toEqual([""]);
+    expect(textChunks("ab𝄞c", 2)).toEqual(["ab", "𝄞c"]);
+    expect(textChunks("a𝄞", 1)).toEqual(["a", "𝄞"]);
+  });
+
+  it("writes text with line breaks as hex UTF-8 so each statement is one line", () => {
+    expect(sqlLiteral("a\nü'")).toBe("CAST(X'610ac3bc27' AS TEXT)");
+    expect(renderSqlScript(policyApplyStatements([alpha], { ...meta, sourceText: text })).trimEnd().split("\n")).toHaveLength(5 + textChunks(text).length - 1);
   });
 });

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,11 +50,23 @@ describe("applyPolicyFileLocal", () => {
     expect(wranglerQuery(persistTo, "SELECT name FROM providers ORDER BY name; SELECT version FROM policy_version; SELECT name FROM d1_migrations")).toEqual([
       [{ name: "alpha" }, { name: "beta" }],
       [{ version: 1 }],
-      [{ name: "0001_providers.sql" }, { name: "0002_provider_id.sql" }],
+      [{ name: "0001_providers.sql" }, { name: "0002_provider_id.sql" }, { name: "0003_policy_history.sql" }],
     ]);
 
-    const second = await applyPolicyFileLocal({ file: write("one.yaml", `providers:\n${provider("beta")}`), wranglerConfig, persistTo });
+    const oneText = `# one provider\nproviders:\n${provider("beta")}`;
+    const second = await applyPolicyFileLocal({ file: write("one.yaml", oneText), wranglerConfig, persistTo, now: new Date("2026-02-03T04:05:06Z") });
     expect(second).toMatchObject({ providers: ["beta"], version: 2 });
+    // Each apply is recorded, in the same batch, under the version it produced.
+    const [history, historyProviders, live] = wranglerQuery(
+      persistTo,
+      "SELECT version, applied_at, source_sha256, source_text, provider_count, rollback_of FROM policy_history ORDER BY version; SELECT version, name, config FROM policy_history_providers ORDER BY version, name; SELECT name, config FROM providers",
+    );
+    expect(history).toEqual([
+      expect.objectContaining({ version: 1, provider_count: 2, rollback_of: null, source_text: `providers:\n${provider("alpha")}${provider("beta")}` }),
+      { version: 2, applied_at: "2026-02-03T04:05:06.000Z", source_sha256: createHash("sha256").update(oneText).digest("hex"), source_text: oneText, provider_count: 1, rollback_of: null },
+    ]);
+    expect(historyProviders).toHaveLength(3);
+    expect(historyProviders).toContainEqual({ version: 2, ...(live as object[])[0] });
   });
 });
 
@@ -67,8 +80,33 @@ describe("remote apply", () => {
     expect(lines[1]).toContain(`'${JSON.stringify(policy.result.providers[0]).replaceAll("'", "''")}', '2026-01-01T00:00:00.000Z') ON CONFLICT (name) DO UPDATE SET provider_id = CASE WHEN`);
     expect(lines[1]).toContain(`"description":"it''s"`);
     expect(lines[2]).toBe(`UPDATE policy_version SET version = version + 1, applied_at = '2026-01-01T00:00:00.000Z', source_sha256 = '${policy.sha256}' WHERE id = 1;`);
+    // The version is recorded with the file's text (hex UTF-8: it has line breaks) and each provider's JSON.
+    const hex = Buffer.from(readFileSync(file)).toString("hex");
+    expect(lines[3]).toBe(
+      `INSERT INTO policy_history (version, applied_at, source_sha256, source_text, provider_count, rollback_of) SELECT version, '2026-01-01T00:00:00.000Z', '${policy.sha256}', CAST(X'${hex}' AS TEXT), 1, NULL FROM policy_version WHERE id = 1;`,
+    );
+    expect(lines[4]).toBe(
+      `INSERT INTO policy_history_providers (version, name, config) SELECT version, 'quote', '${JSON.stringify(policy.result.providers[0]).replaceAll("'", "''")}' FROM policy_version WHERE id = 1;`,
+    );
     expect(policy.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(5);
+  });
+
+  it("the rendered script, run by wrangler d1 execute --file against a local D1, applies and records like a local apply", async () => {
+    const persistTo = join(dir, "remote-state");
+    const text = `providers:\n${provider("alpha")}  - name: obrien\n    issuer: https://o.example\n    description: "O'Brien's ü ✓; --"\n`;
+    const file = write("remote-run.yaml", text);
+    await applyPolicyFileLocal({ file: write("seed.yaml", `providers:\n${provider("seed")}`), wranglerConfig, persistTo });
+    const sqlFile = write("remote-run.sql", remoteApplySql(file).sql);
+    execFileSync(process.execPath, [WRANGLER_BIN, "d1", "execute", "POLICY_DB", "--local", "--yes", "--file", sqlFile, "--config", wranglerConfig, "--persist-to", persistTo], {
+      cwd: root,
+      env: { ...process.env, ...QUIET_ENV },
+      encoding: "utf8",
+    });
+    expect(wranglerQuery(persistTo, "SELECT name FROM providers ORDER BY name; SELECT version, source_text, provider_count FROM policy_history ORDER BY version")).toEqual([
+      [{ name: "alpha" }, { name: "obrien" }],
+      [expect.objectContaining({ version: 1, provider_count: 1 }), { version: 2, source_text: text, provider_count: 2 }],
+    ]);
   });
 
   it("runs wrangler d1 execute --remote --file against the configured database", () => {

@@ -22,7 +22,7 @@ export interface ApplyResult {
 }
 
 function statementsFor(policy: PolicyFile, now: Date): SqlStatement[] {
-  return policyApplyStatements(policy.result.providers, { appliedAt: now.toISOString(), sourceSha256: policy.sha256 });
+  return policyApplyStatements(policy.result.providers, { appliedAt: now.toISOString(), sourceSha256: policy.sha256, sourceText: policy.text });
 }
 
 /**

@@ -13,6 +13,8 @@ export interface PolicyFile {
   readonly result: ConfigResult;
   /** SHA-256 (hex) of the file's bytes, recorded with each apply. */
   readonly sha256: string;
+  /** The file's text (its bytes as UTF-8), recorded with each apply; "" if unreadable. */
+  readonly text: string;
 }
 
 export class InvalidPolicyFileError extends Error {
@@ -26,7 +28,7 @@ export class InvalidPolicyFileError extends Error {
 }
 
 function fileError(file: string, message: string): PolicyFile {
-  return { file, sha256: "", result: { providers: [], warnings: [], errors: [{ file, line: 1, column: 1, message }] } };
+  return { file, sha256: "", text: "", result: { providers: [], warnings: [], errors: [{ file, line: 1, column: 1, message }] } };
 }
 
 /**
@@ -43,7 +45,8 @@ export function loadPolicyFile(file: string): PolicyFile {
     const reason = e instanceof Error && "code" in e ? String(e.code) : String(e);
     return fileError(file, `cannot read the file (${reason})`);
   }
-  return { file, sha256: createHash("sha256").update(bytes).digest("hex"), result: parseProvidersConfig(bytes.toString("utf8"), file) };
+  const text = bytes.toString("utf8");
+  return { file, sha256: createHash("sha256").update(bytes).digest("hex"), text, result: parseProvidersConfig(text, file) };
 }
 
 /** Loads the file and throws InvalidPolicyFileError if it has errors: the gate before any write. */
