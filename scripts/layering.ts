@@ -7,8 +7,8 @@
  * - a bare npm import is declared by the importing package (test files may
  *   also use the root's dev tools: vitest, fast-check, miniflare…);
  * - who may import whom is the table below: protocol/ imports no workspace,
- *   the Workers never import each other, and the clients (controller, action)
- *   never import a server package.
+ *   the Workers never import each other, and the clients (controller, client,
+ *   credential-helper, action) never import a server package.
  *
  * Usage: `tsx scripts/layering.ts` (exit 1 and one line per violation);
  * `--graph` prints which workspace imports which.
@@ -29,7 +29,9 @@ export const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   "proxy-worker": ["protocol"],
   cli: ["protocol", "core"],
   controller: ["protocol", "core"],
-  action: ["protocol"],
+  client: ["protocol"],
+  "credential-helper": ["protocol", "client"],
+  action: ["protocol", "client"],
   testkit: ["protocol", "core", "worker", "cli"],
   bench: ["protocol", "core", "worker", "cli", "testkit"],
   e2e: ["protocol", "testkit", "action"],

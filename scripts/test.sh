@@ -19,7 +19,7 @@ npx eslint . || status=1
 step "layering (scripts/layering.ts)"
 npx tsx scripts/layering.ts || status=1
 
-suites=(scripts protocol core worker cli testkit proxy-worker controller action bench e2e)
+suites=(scripts protocol core worker cli testkit proxy-worker controller client credential-helper action bench e2e)
 for suite in "${suites[@]}"; do
   [ -f "$suite/vitest.config.ts" ] || continue
   step "tests: $suite"

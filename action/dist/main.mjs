@@ -1,7 +1,7 @@
 // src/main.ts
 import { performance } from "node:perf_hooks";
 
-// src/docker-config.ts
+// ../client/src/docker-config.ts
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync, fchmodSync } from "node:fs";
 import { homedir } from "node:os";
@@ -87,6 +87,35 @@ function addLogin(path, host, entry) {
   return { replaced, ...shadowedBy !== void 0 && { shadowedBy } };
 }
 
+// ../client/src/registry-address.ts
+var AddressError = class extends Error {
+  name = "AddressError";
+};
+var CONTROL = /[\u0000-\u001f\u007f]/;
+function parseHttpUrl(label, value) {
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new AddressError(`${label}: "${value}" is not a URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new AddressError(`${label}: only http(s) URLs are supported, got ${url.protocol}`);
+  if (url.username !== "" || url.password !== "") throw new AddressError(`${label}: credentials in the URL are not allowed`);
+  if (url.hash !== "") throw new AddressError(`${label}: a URL fragment is not allowed`);
+  return url;
+}
+function parseRegistryAddress(value, label = "registry") {
+  if (value === "") throw new AddressError(`${label} is required (e.g. registry.example.com or registry.example.com:5000)`);
+  if (CONTROL.test(value) || /\s/.test(value)) throw new AddressError(`${label} must not contain whitespace`);
+  const url = parseHttpUrl(label, value.includes("://") ? value : `https://${value}`);
+  if (!["/", "/v2", "/v2/"].includes(url.pathname) || url.search !== "") {
+    throw new AddressError(`${label}: expected a host[:port], not a path ("${value}")`);
+  }
+  const httpFallback = !value.includes("://") && isLoopbackHost(url.hostname) ? `http://${url.host}` : void 0;
+  return { host: url.host, baseUrl: `${url.protocol}//${url.host}`, ...httpFallback !== void 0 && { httpFallback } };
+}
+var isLoopbackHost = (hostname) => hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+
 // src/runner.ts
 import { appendFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
@@ -125,30 +154,19 @@ function githubRunner(env, write = (line) => process.stdout.write(line + EOL)) {
 var InputError = class extends Error {
   name = "InputError";
 };
-var CONTROL = /[\u0000-\u001f\u007f]/;
-function parseHttpUrl(input, value) {
-  let url;
+var CONTROL2 = /[\u0000-\u001f\u007f]/;
+function asInputError(parse) {
   try {
-    url = new URL(value);
-  } catch {
-    throw new InputError(`input ${input}: "${value}" is not a URL`);
+    return parse();
+  } catch (error) {
+    if (error instanceof AddressError) throw new InputError(error.message);
+    throw error;
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new InputError(`input ${input}: only http(s) URLs are supported, got ${url.protocol}`);
-  if (url.username !== "" || url.password !== "") throw new InputError(`input ${input}: credentials in the URL are not allowed`);
-  if (url.hash !== "") throw new InputError(`input ${input}: a URL fragment is not allowed`);
-  return url;
 }
+var parseHttpUrl2 = (input, value) => asInputError(() => parseHttpUrl(`input ${input}`, value));
 function parseRegistry(value) {
-  if (value === "") throw new InputError("input registry is required (e.g. registry.example.com or registry.example.com:5000)");
-  if (CONTROL.test(value) || /\s/.test(value)) throw new InputError("input registry must not contain whitespace");
-  const url = parseHttpUrl("registry", value.includes("://") ? value : `https://${value}`);
-  if (!["/", "/v2", "/v2/"].includes(url.pathname) || url.search !== "") {
-    throw new InputError(`input registry: expected a host[:port], not a path ("${value}")`);
-  }
-  const httpFallback = !value.includes("://") && isLoopbackHost(url.hostname) ? `http://${url.host}` : void 0;
-  return { host: url.host, baseUrl: `${url.protocol}//${url.host}`, ...httpFallback !== void 0 && { httpFallback } };
+  return asInputError(() => parseRegistryAddress(value, "input registry"));
 }
-var isLoopbackHost = (hostname) => hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 function parseProvider(env) {
   const provider = getInput(env, "provider");
   const username = getInput(env, "username");
@@ -157,7 +175,7 @@ function parseProvider(env) {
   }
   const name = provider || username;
   if (name === "") throw new InputError("input provider is required: the token server provider name (e.g. github-actions)");
-  if (name.includes(":") || CONTROL.test(name)) throw new InputError("input provider must not contain ':' or control characters");
+  if (name.includes(":") || CONTROL2.test(name)) throw new InputError("input provider must not contain ':' or control characters");
   return name;
 }
 function parseBoolean(name, value) {
@@ -171,7 +189,7 @@ function parseRefresh(value) {
 }
 function parseTokenServer(value) {
   if (value === "") return void 0;
-  const url = parseHttpUrl("token-server", value);
+  const url = parseHttpUrl2("token-server", value);
   if (url.pathname === "/") url.pathname = "/token";
   return url;
 }
@@ -179,17 +197,17 @@ function parseInputs(env) {
   const registry = parseRegistry(getInput(env, "registry"));
   const provider = parseProvider(env);
   const audience = getInput(env, "audience") || registry.host;
-  if (CONTROL.test(audience)) throw new InputError("input audience must not contain control characters");
+  if (CONTROL2.test(audience)) throw new InputError("input audience must not contain control characters");
   const tokenServer = parseTokenServer(getInput(env, "token-server"));
   const service = getInput(env, "service");
-  if (CONTROL.test(service) || /\s/.test(service)) throw new InputError("input service must not contain whitespace or control characters");
+  if (CONTROL2.test(service) || /\s/.test(service)) throw new InputError("input service must not contain whitespace or control characters");
   const refresh = parseRefresh(getInput(env, "refresh"));
   const logoutInput = getInput(env, "logout");
   const logout = logoutInput === "" ? true : parseBoolean("logout", logoutInput);
   return { registry, provider, audience, ...tokenServer && { tokenServer }, ...service !== "" && { service }, refresh, logout };
 }
 
-// src/jwt.ts
+// ../client/src/jwt.ts
 import { createHash as createHash2 } from "node:crypto";
 function sha256Hex(text) {
   return createHash2("sha256").update(text).digest("hex");
@@ -211,7 +229,7 @@ function expiryOf(token) {
   return typeof exp === "number" && Number.isSafeInteger(exp) ? new Date(exp * 1e3) : void 0;
 }
 
-// src/http.ts
+// ../client/src/http.ts
 async function fetchWithRetry(fetchImpl, url, init, options = {}) {
   const attempts = options.attempts ?? 3;
   const backoffMs = options.backoffMs ?? 1e3;
@@ -249,7 +267,7 @@ async function errorSummary(response) {
   return `HTTP ${response.status}${clean === "" ? "" : `: ${clean.slice(0, MAX_SUMMARY)}`}`;
 }
 
-// src/oidc.ts
+// ../client/src/actions-oidc.ts
 var OidcTokenError = class extends Error {
   name = "OidcTokenError";
 };
@@ -378,7 +396,7 @@ function parseBearerChallenge(header) {
   };
 }
 
-// src/registry.ts
+// ../client/src/registry.ts
 var LoginRefusedError = class extends Error {
   name = "LoginRefusedError";
 };
@@ -437,8 +455,7 @@ async function proveLogin(baseUrl, authorization, what, fetchImpl = fetch, retry
   throw new LoginRefusedError(`the registry refused the login: GET ${url.href} with ${what} answered ${await errorSummary(response)}${clean}`);
 }
 
-// src/token-server.ts
-var CLIENT_ID = "jwt-registry-auth-action";
+// ../client/src/token-server.ts
 var TokenServerError = class extends Error {
   name = "TokenServerError";
   /** The token server answered and said no: the OIDC token (or its provider) is not accepted. */
@@ -476,10 +493,10 @@ function tokenEndpointFor(probe, given = {}) {
 async function discoverTokenEndpoint(registry, given = {}, fetchImpl = fetch, retry = {}) {
   return tokenEndpointFor(await probeRegistry(registry, fetchImpl, retry), given);
 }
-async function fetchRefreshToken(endpoint, provider, jwt, fetchImpl = fetch, retry = {}) {
+async function fetchRefreshToken(endpoint, provider, jwt, clientId, fetchImpl = fetch, retry = {}) {
   const url = new URL(endpoint.realm);
   url.searchParams.set("account", provider);
-  url.searchParams.set("client_id", CLIENT_ID);
+  url.searchParams.set("client_id", clientId);
   url.searchParams.set("offline_token", "true");
   url.searchParams.set("service", endpoint.service);
   const basic = Buffer.from(`${provider}:${jwt}`, "utf8").toString("base64");
@@ -505,18 +522,18 @@ async function fetchRefreshToken(endpoint, provider, jwt, fetchImpl = fetch, ret
   return { refreshToken };
 }
 var isTokenString = (value) => typeof value === "string" && value !== "" && !/[\s\u0000-\u001f\u007f]/.test(value);
-async function fetchRegistryToken(endpoint, credential, fetchImpl = fetch, retry = {}) {
+async function fetchRegistryToken(endpoint, credential, clientId, fetchImpl = fetch, retry = {}) {
   const url = new URL(endpoint.realm);
   let init;
   let what;
   if (credential.kind === "refresh-token") {
     what = "the refresh token";
-    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.refreshToken, service: endpoint.service, client_id: CLIENT_ID });
+    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.refreshToken, service: endpoint.service, client_id: clientId });
     init = { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" }, body: form.toString() };
   } else {
     what = `the OIDC token for provider "${credential.provider}"`;
     url.searchParams.set("account", credential.provider);
-    url.searchParams.set("client_id", CLIENT_ID);
+    url.searchParams.set("client_id", clientId);
     url.searchParams.set("service", endpoint.service);
     const basic = Buffer.from(`${credential.provider}:${credential.jwt}`, "utf8").toString("base64");
     init = { headers: { Authorization: `Basic ${basic}`, Accept: "application/json" } };
@@ -544,6 +561,7 @@ async function fetchRegistryToken(endpoint, credential, fetchImpl = fetch, retry
 }
 
 // src/login.ts
+var CLIENT_ID = "jwt-registry-auth-action";
 async function obtainRefreshToken(inputs, discovery, jwt, runner2, deps) {
   if (inputs.refresh === "off") return void 0;
   const fallBack = (why) => {
@@ -554,7 +572,7 @@ async function obtainRefreshToken(inputs, discovery, jwt, runner2, deps) {
   if (!discovery.found) return fallBack(`no token server found: ${discovery.reason}`);
   let grant;
   try {
-    grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, deps.fetch, deps.retry);
+    grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, CLIENT_ID, deps.fetch, deps.retry);
   } catch (error) {
     if (error instanceof TokenServerError && !error.refused) return fallBack(error.message);
     throw error;
@@ -571,7 +589,7 @@ function noTokenServer(inputs, discovery) {
 async function prove(discovery, credential, runner2, deps) {
   const { probe } = discovery;
   if (discovery.found) {
-    const token = await fetchRegistryToken(discovery.endpoint, credential, deps.fetch, deps.retry);
+    const token = await fetchRegistryToken(discovery.endpoint, credential, CLIENT_ID, deps.fetch, deps.retry);
     runner2.mask(token);
     const what = `a token from ${discovery.endpoint.realm.origin} for service "${discovery.endpoint.service}"`;
     await proveLogin(probe.baseUrl, `Bearer ${token}`, what, deps.fetch, deps.retry);

@@ -1,4 +1,4 @@
-// src/docker-config.ts
+// ../client/src/docker-config.ts
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync, fchmodSync } from "node:fs";
 import { basename, dirname, join } from "node:path";

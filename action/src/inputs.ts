@@ -2,20 +2,10 @@
  * The Action's inputs, turned into one typed object. Everything the user typed
  * is checked here so the rest of the Action never sees a malformed value.
  */
+import { AddressError, parseHttpUrl as parseUrl, parseRegistryAddress, type Registry } from "@jwt-registry-auth/client/registry-address";
 import { getInput, type Env } from "./runner.ts";
 
-export interface Registry {
-  /** `host[:port]`: the docker config key and the default audience. */
-  readonly host: string;
-  /** Where `/v2/` is probed: `https://host` unless the input named `http://`. */
-  readonly baseUrl: string;
-  /**
-   * `http://host`, tried when `https://host` fails at the TLS/connection level:
-   * only for a loopback registry named without a scheme, which docker treats as
-   * an insecure registry (https first, then plain http).
-   */
-  readonly httpFallback?: string;
-}
+export type { Registry } from "@jwt-registry-auth/client/registry-address";
 
 /** `auto`: use refresh tokens when the token server can be found, else fall back to the JWT as password. */
 export type RefreshMode = "auto" | "required" | "off";
@@ -40,33 +30,21 @@ export class InputError extends Error {
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-function parseHttpUrl(input: string, value: string): URL {
-  let url: URL;
+/** The shared parser's errors, as input errors (same messages: they start with "input NAME"). */
+function asInputError<T>(parse: () => T): T {
   try {
-    url = new URL(value);
-  } catch {
-    throw new InputError(`input ${input}: "${value}" is not a URL`);
+    return parse();
+  } catch (error) {
+    if (error instanceof AddressError) throw new InputError(error.message);
+    throw error;
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new InputError(`input ${input}: only http(s) URLs are supported, got ${url.protocol}`);
-  if (url.username !== "" || url.password !== "") throw new InputError(`input ${input}: credentials in the URL are not allowed`);
-  if (url.hash !== "") throw new InputError(`input ${input}: a URL fragment is not allowed`);
-  return url;
 }
+
+const parseHttpUrl = (input: string, value: string): URL => asInputError(() => parseUrl(`input ${input}`, value));
 
 export function parseRegistry(value: string): Registry {
-  if (value === "") throw new InputError("input registry is required (e.g. registry.example.com or registry.example.com:5000)");
-  if (CONTROL.test(value) || /\s/.test(value)) throw new InputError("input registry must not contain whitespace");
-  const url = parseHttpUrl("registry", value.includes("://") ? value : `https://${value}`);
-  // A registry is a host: a path here usually means an image name was pasted, which docker config keys never carry.
-  if (!["/", "/v2", "/v2/"].includes(url.pathname) || url.search !== "") {
-    throw new InputError(`input registry: expected a host[:port], not a path ("${value}")`);
-  }
-  const httpFallback = !value.includes("://") && isLoopbackHost(url.hostname) ? `http://${url.host}` : undefined;
-  return { host: url.host, baseUrl: `${url.protocol}//${url.host}`, ...(httpFallback !== undefined && { httpFallback }) };
+  return asInputError(() => parseRegistryAddress(value, "input registry"));
 }
-
-/** localhost, 127.0.0.0/8 and ::1: what docker treats as insecure registries by default. `URL` has already normalised the name. */
-export const isLoopbackHost = (hostname: string): boolean => hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 
 function parseProvider(env: Env): string {
   const provider = getInput(env, "provider");

@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startOidcIssuer, type OidcIssuer } from "@jwt-registry-auth/testkit/oidc-issuer";
-import { startActionsOidcEndpoint, type ActionsOidcEndpoint } from "../test/actions-oidc-endpoint.ts";
-import { startFakeRegistry, startFakeTokenServer, type FakeRegistry, type RegistryOptions } from "../test/fake-registry.ts";
-import { startTestServer, type Reply, type TestServer } from "../test/http-server.ts";
+import { startActionsOidcEndpoint, type ActionsOidcEndpoint } from "@jwt-registry-auth/client/test/actions-oidc-endpoint";
+import { startFakeRegistry, startFakeTokenServer, type FakeRegistry, type RegistryOptions } from "@jwt-registry-auth/client/test/fake-registry";
+import { startTestServer, type Reply, type TestServer } from "@jwt-registry-auth/client/test/http-server";
 import { recordingRunner, stateEnv } from "../test/recording-runner.ts";
-import { entryFingerprint, identityTokenEntry, passwordEntry } from "./docker-config.ts";
-import { expiryOf } from "./jwt.ts";
+import { entryFingerprint, identityTokenEntry, passwordEntry } from "@jwt-registry-auth/client/docker-config";
+import { expiryOf } from "@jwt-registry-auth/client/jwt";
 import { login } from "./login.ts";
 import { logout } from "./logout.ts";
 

@@ -5,15 +5,18 @@
  * only then write it into the docker config. Every secret is masked before
  * anything could print it.
  */
-import { addLogin, dockerConfigPath, entryFingerprint, identityTokenEntry, passwordEntry, type DockerAuthEntry } from "./docker-config.ts";
-import type { Fetch, RetryOptions } from "./http.ts";
+import { addLogin, dockerConfigPath, entryFingerprint, identityTokenEntry, passwordEntry, type DockerAuthEntry } from "@jwt-registry-auth/client/docker-config";
+import type { Fetch, RetryOptions } from "@jwt-registry-auth/client/http";
 import { parseInputs, type ActionInputs } from "./inputs.ts";
-import { expiryOf, sha256Hex, unverifiedClaims } from "./jwt.ts";
-import { requestActionsIdToken } from "./oidc.ts";
+import { expiryOf, sha256Hex, unverifiedClaims } from "@jwt-registry-auth/client/jwt";
+import { requestActionsIdToken } from "@jwt-registry-auth/client/actions-oidc";
 import type { Env, Runner } from "./runner.ts";
 import { STATE } from "./state.ts";
-import { LoginRefusedError, proveLogin } from "./registry.ts";
-import { discoverTokenEndpoint, fetchRefreshToken, fetchRegistryToken, TokenServerError, type Discovery, type RefreshTokenGrant, type StoredCredential } from "./token-server.ts";
+import { LoginRefusedError, proveLogin } from "@jwt-registry-auth/client/registry";
+import { discoverTokenEndpoint, fetchRefreshToken, fetchRegistryToken, TokenServerError, type Discovery, type RefreshTokenGrant, type StoredCredential } from "@jwt-registry-auth/client/token-server";
+
+/** How the Action names itself to the token server, for its audit log. */
+export const CLIENT_ID = "jwt-registry-auth-action";
 
 export interface LoginDeps {
   readonly fetch?: Fetch;
@@ -42,7 +45,7 @@ async function obtainRefreshToken(inputs: ActionInputs, discovery: Discovery, jw
   if (!discovery.found) return fallBack(`no token server found: ${discovery.reason}`);
   let grant: RefreshTokenGrant;
   try {
-    grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, deps.fetch, deps.retry);
+    grant = await fetchRefreshToken(discovery.endpoint, inputs.provider, jwt, CLIENT_ID, deps.fetch, deps.retry);
   } catch (error) {
     // A refusal means the JWT itself is not accepted: as a password it would fail later, less clearly.
     if (error instanceof TokenServerError && !error.refused) return fallBack(error.message);
@@ -68,7 +71,7 @@ function noTokenServer(inputs: ActionInputs, discovery: Discovery & { found: fal
 async function prove(discovery: Discovery, credential: StoredCredential, runner: Runner, deps: LoginDeps): Promise<void> {
   const { probe } = discovery;
   if (discovery.found) {
-    const token = await fetchRegistryToken(discovery.endpoint, credential, deps.fetch, deps.retry);
+    const token = await fetchRegistryToken(discovery.endpoint, credential, CLIENT_ID, deps.fetch, deps.retry);
     runner.mask(token);
     const what = `a token from ${discovery.endpoint.realm.origin} for service "${discovery.endpoint.service}"`;
     await proveLogin(probe.baseUrl, `Bearer ${token}`, what, deps.fetch, deps.retry);

@@ -2,7 +2,7 @@
  * The post step: remove exactly the entry main added, from the file main wrote,
  * and only while it is still the one main wrote.
  */
-import { removeLogin } from "./docker-config.ts";
+import { removeLogin } from "@jwt-registry-auth/client/docker-config";
 import { getState, type Env, type Runner } from "./runner.ts";
 import { STATE } from "./state.ts";
 

@@ -9,8 +9,9 @@
 import { appendFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { EOL } from "node:os";
+import type { Env } from "@jwt-registry-auth/client/env";
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env } from "@jwt-registry-auth/client/env";
 
 /** `INPUT_<NAME>`: spaces become `_`, upper-cased, hyphens kept (as the runner does); trimmed. */
 export function getInput(env: Env, name: string): string {

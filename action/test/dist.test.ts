@@ -11,8 +11,8 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startOidcIssuer, type OidcIssuer } from "@jwt-registry-auth/testkit/oidc-issuer";
 import { parse as parseYaml } from "yaml";
-import { startActionsOidcEndpoint, type ActionsOidcEndpoint } from "./actions-oidc-endpoint.ts";
-import { startFakeRegistry, startFakeTokenServer, type FakeRegistry, type FakeTokenServer } from "./fake-registry.ts";
+import { startActionsOidcEndpoint, type ActionsOidcEndpoint } from "@jwt-registry-auth/client/test/actions-oidc-endpoint";
+import { startFakeRegistry, startFakeTokenServer, type FakeRegistry, type FakeTokenServer } from "@jwt-registry-auth/client/test/fake-registry";
 import { DIST_DIR, runStep } from "./github-runner.ts";
 
 const ACTION_DIR = join(DIST_DIR, "..");

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeSync, fchmodSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import type { Env } from "./runner.ts";
+import type { Env } from "./env.ts";
 
 /** One `auths` entry as `docker login` writes it. */
 export interface DockerAuthEntry {
@@ -141,4 +141,30 @@ export function removeLogin(path: string, host: string, fingerprint: string): Lo
   const { [host]: _removed, ...rest } = auths;
   writeDockerConfig(path, { ...config, auths: rest });
   return "removed";
+}
+
+/** The `credHelpers` value docker turns into `docker-credential-<name>`. */
+export const CREDENTIAL_HELPER_NAME = "jwt-registry-auth";
+
+export interface CredentialHelperResult {
+  /** The helper `credHelpers[host]` named before, when it was another one. */
+  readonly replaced?: string;
+  /** The entry was already there: the file was not rewritten. */
+  readonly unchanged: boolean;
+}
+
+/**
+ * Points `credHelpers[host]` at a credential helper, in docker's config.json
+ * or containers' auth.json (same format): every other key and entry is kept,
+ * the file is replaced atomically, and a file that is not valid JSON is never
+ * overwritten.
+ */
+export function addCredentialHelper(path: string, host: string, helper: string = CREDENTIAL_HELPER_NAME): CredentialHelperResult {
+  const config = readDockerConfig(path);
+  const helpers = config["credHelpers"] ?? {};
+  if (!isObject(helpers)) throw new DockerConfigError(`${path}: "credHelpers" must be an object; fix or remove it, it was not modified`);
+  const before = helpers[host];
+  if (before === helper) return { unchanged: true };
+  writeDockerConfig(path, { ...config, credHelpers: { ...helpers, [host]: helper } });
+  return { unchanged: false, ...(typeof before === "string" && { replaced: before }) };
 }

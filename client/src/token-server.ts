@@ -7,7 +7,7 @@
  * a registry token the way docker later does, to prove the login.
  */
 import { errorSummary, fetchWithRetry, type Fetch, type RetryOptions } from "./http.ts";
-import { isLoopbackHost, type Registry } from "./inputs.ts";
+import { isLoopbackHost, type Registry } from "./registry-address.ts";
 import { probeRegistry, type RegistryProbe } from "./registry.ts";
 
 export interface TokenEndpoint {
@@ -19,9 +19,6 @@ export type Discovery = { readonly probe: RegistryProbe } & (
   | { readonly found: true; readonly endpoint: TokenEndpoint; /** The challenge's service, when the service input replaced it. */ readonly challengeService?: string }
   | { readonly found: false; readonly reason: string }
 );
-
-/** How this client names itself to the token server, for its audit log. */
-export const CLIENT_ID = "jwt-registry-auth-action";
 
 export class TokenServerError extends Error {
   override readonly name = "TokenServerError";
@@ -87,10 +84,11 @@ export interface RefreshTokenGrant {
   readonly refreshToken?: string;
 }
 
-export async function fetchRefreshToken(endpoint: TokenEndpoint, provider: string, jwt: string, fetchImpl: Fetch = fetch, retry: RetryOptions = {}): Promise<RefreshTokenGrant> {
+/** `clientId`: how the client names itself to the token server, for its audit log (the Action: `jwt-registry-auth-action`). */
+export async function fetchRefreshToken(endpoint: TokenEndpoint, provider: string, jwt: string, clientId: string, fetchImpl: Fetch = fetch, retry: RetryOptions = {}): Promise<RefreshTokenGrant> {
   const url = new URL(endpoint.realm);
   url.searchParams.set("account", provider);
-  url.searchParams.set("client_id", CLIENT_ID);
+  url.searchParams.set("client_id", clientId);
   url.searchParams.set("offline_token", "true");
   url.searchParams.set("service", endpoint.service);
   const basic = Buffer.from(`${provider}:${jwt}`, "utf8").toString("base64");
@@ -131,18 +129,18 @@ export type StoredCredential =
  * identity token is POSTed as `grant_type=refresh_token`; a password is sent
  * as Basic on `GET realm?account=…&service=…`.
  */
-export async function fetchRegistryToken(endpoint: TokenEndpoint, credential: StoredCredential, fetchImpl: Fetch = fetch, retry: RetryOptions = {}): Promise<string> {
+export async function fetchRegistryToken(endpoint: TokenEndpoint, credential: StoredCredential, clientId: string, fetchImpl: Fetch = fetch, retry: RetryOptions = {}): Promise<string> {
   const url = new URL(endpoint.realm);
   let init: RequestInit;
   let what: string;
   if (credential.kind === "refresh-token") {
     what = "the refresh token";
-    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.refreshToken, service: endpoint.service, client_id: CLIENT_ID });
+    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: credential.refreshToken, service: endpoint.service, client_id: clientId });
     init = { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" }, body: form.toString() };
   } else {
     what = `the OIDC token for provider "${credential.provider}"`;
     url.searchParams.set("account", credential.provider);
-    url.searchParams.set("client_id", CLIENT_ID);
+    url.searchParams.set("client_id", clientId);
     url.searchParams.set("service", endpoint.service);
     const basic = Buffer.from(`${credential.provider}:${credential.jwt}`, "utf8").toString("base64");
     init = { headers: { Authorization: `Basic ${basic}`, Accept: "application/json" } };

@@ -7,7 +7,7 @@
  */
 import { parseBearerChallenge, parseWwwAuthenticate, type BearerChallenge } from "@jwt-registry-auth/protocol/www-authenticate";
 import { describeError, errorSummary, fetchWithRetry, type Fetch, type RetryOptions } from "./http.ts";
-import type { Registry } from "./inputs.ts";
+import type { Registry } from "./registry-address.ts";
 
 export interface RegistryProbe {
   /** The base URL that answered (`https://host`, or the loopback `http://host` fallback); used for the rest of the login. */

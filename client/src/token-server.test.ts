@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { serverPerTest, type Reply, type TestServer } from "../test/http-server.ts";
-import { parseRegistry } from "./inputs.ts";
-import { CLIENT_ID, discoverTokenEndpoint, fetchRefreshToken, fetchRegistryToken, TokenServerError } from "./token-server.ts";
+import { parseRegistryAddress as parseRegistry } from "./registry-address.ts";
+import { discoverTokenEndpoint, fetchRefreshToken, fetchRegistryToken, TokenServerError } from "./token-server.ts";
 
+const CLIENT_ID = "jwt-registry-auth-action";
 const serve = serverPerTest();
 const noRetry = { attempts: 1 };
 
@@ -108,7 +109,7 @@ describe("fetchRefreshToken", () => {
       status: 200,
       body: { token: "t", access_token: "t", expires_in: 300, issued_at: "2026-11-29T11:45:46Z", refresh_token: "rt-123" },
     }));
-    expect(await fetchRefreshToken(endpointOf(server), "github", "a.b.c", fetch, noRetry)).toEqual({ refreshToken: "rt-123" });
+    expect(await fetchRefreshToken(endpointOf(server), "github", "a.b.c", CLIENT_ID, fetch, noRetry)).toEqual({ refreshToken: "rt-123" });
     const request = server.requests[0];
     expect(request?.method).toBe("GET");
     expect([...(request?.url.searchParams ?? [])]).toEqual([
@@ -122,18 +123,18 @@ describe("fetchRefreshToken", () => {
 
   it("keeps query parameters the realm already carries", async () => {
     const server = await serve(() => ({ status: 200, body: { token: "t" } }));
-    await fetchRefreshToken({ realm: new URL(`${server.url}/token?tenant=x`), service: "s" }, "p", "a.b.c", fetch, noRetry);
+    await fetchRefreshToken({ realm: new URL(`${server.url}/token?tenant=x`), service: "s" }, "p", "a.b.c", CLIENT_ID, fetch, noRetry);
     expect(server.requests[0]?.url.searchParams.get("tenant")).toBe("x");
   });
 
   it("returns no refresh token when the provider has them off", async () => {
     const server = await serve(() => ({ status: 200, body: { token: "t", access_token: "t", expires_in: 300, issued_at: "2026-11-29T11:45:46Z" } }));
-    expect(await fetchRefreshToken(endpointOf(server), "p", "a.b.c", fetch, noRetry)).toEqual({});
+    expect(await fetchRefreshToken(endpointOf(server), "p", "a.b.c", CLIENT_ID, fetch, noRetry)).toEqual({});
   });
 
   it("reports a refusal with the server's message, never the token", async () => {
     const server = await serve(() => ({ status: 401, body: { errors: [{ code: "UNAUTHORIZED", message: "token audience not accepted" }] } }));
-    const error = await fetchRefreshToken(endpointOf(server), "github", "secret.jwt.value", fetch, noRetry).catch((e: unknown) => e);
+    const error = await fetchRefreshToken(endpointOf(server), "github", "secret.jwt.value", CLIENT_ID, fetch, noRetry).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenServerError);
     expect((error as TokenServerError).refused).toBe(true);
     expect((error as Error).message).toBe(`the token server at ${server.url} refused the OIDC token for provider "github": HTTP 401: token audience not accepted`);
@@ -147,7 +148,7 @@ describe("fetchRefreshToken", () => {
     [{ status: 200, body: { refresh_token: "two words" } }, /not a token string/],
   ])("fails (not refused) on %j", async (reply, message) => {
     const server = await serve(() => reply);
-    const error = await fetchRefreshToken(endpointOf(server), "p", "a.b.c", fetch, noRetry).catch((e: unknown) => e);
+    const error = await fetchRefreshToken(endpointOf(server), "p", "a.b.c", CLIENT_ID, fetch, noRetry).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenServerError);
     expect((error as TokenServerError).refused).toBe(false);
     expect((error as Error).message).toMatch(message);
@@ -160,7 +161,7 @@ describe("fetchRegistryToken (the login proof's token, got as docker will)", () 
 
   it("POSTs a refresh token as grant_type=refresh_token with service and client_id, no scope", async () => {
     const server = await serve(() => tokenReply);
-    expect(await fetchRegistryToken(endpointOf(server), { kind: "refresh-token", refreshToken: "rt-1" }, fetch, noRetry)).toBe("reg-token");
+    expect(await fetchRegistryToken(endpointOf(server), { kind: "refresh-token", refreshToken: "rt-1" }, CLIENT_ID, fetch, noRetry)).toBe("reg-token");
     const request = server.requests[0];
     expect(request?.method).toBe("POST");
     expect(request?.url.search).toBe("?tenant=x");
@@ -176,7 +177,7 @@ describe("fetchRegistryToken (the login proof's token, got as docker will)", () 
 
   it("GETs with Basic provider:jwt for a password, without offline_token", async () => {
     const server = await serve(() => tokenReply);
-    expect(await fetchRegistryToken(endpointOf(server), { kind: "password", provider: "gh", jwt: "a.b.c" }, fetch, noRetry)).toBe("reg-token");
+    expect(await fetchRegistryToken(endpointOf(server), { kind: "password", provider: "gh", jwt: "a.b.c" }, CLIENT_ID, fetch, noRetry)).toBe("reg-token");
     const request = server.requests[0];
     expect(request?.method).toBe("GET");
     expect([...(request?.url.searchParams ?? [])]).toEqual([
@@ -190,10 +191,10 @@ describe("fetchRegistryToken (the login proof's token, got as docker will)", () 
 
   it("reports a refusal with the server's message, and an answer without a token", async () => {
     const refusing = await serve(() => ({ status: 401, body: { errors: [{ code: "UNAUTHORIZED", message: "refresh token expired" }] } }));
-    const error = (await fetchRegistryToken(endpointOf(refusing), { kind: "refresh-token", refreshToken: "rt-1" }, fetch, noRetry).catch((e: unknown) => e)) as TokenServerError;
+    const error = (await fetchRegistryToken(endpointOf(refusing), { kind: "refresh-token", refreshToken: "rt-1" }, CLIENT_ID, fetch, noRetry).catch((e: unknown) => e)) as TokenServerError;
     expect(error.refused).toBe(true);
     expect(error.message).toBe(`the token server at ${refusing.url} refused the refresh token (service "svc"): HTTP 401: refresh token expired`);
     const empty = await serve(() => ({ status: 200, body: { expires_in: 300 } }));
-    await expect(fetchRegistryToken(endpointOf(empty), { kind: "password", provider: "gh", jwt: "a.b.c" }, fetch, noRetry)).rejects.toThrow("answered without a registry token");
+    await expect(fetchRegistryToken(endpointOf(empty), { kind: "password", provider: "gh", jwt: "a.b.c" }, CLIENT_ID, fetch, noRetry)).rejects.toThrow("answered without a registry token");
   });
 });

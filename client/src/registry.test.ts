@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { serverPerTest } from "../test/http-server.ts";
 import type { Fetch } from "./http.ts";
-import { parseRegistry } from "./inputs.ts";
+import { parseRegistryAddress as parseRegistry } from "./registry-address.ts";
 import { LoginRefusedError, probeRegistry, proveLogin } from "./registry.ts";
 
 const serve = serverPerTest();

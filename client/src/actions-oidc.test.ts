@@ -3,7 +3,7 @@ import { startOidcIssuer, type OidcIssuer } from "@jwt-registry-auth/testkit/oid
 import { startActionsOidcEndpoint, type ActionsOidcEndpoint } from "../test/actions-oidc-endpoint.ts";
 import { startTestServer } from "../test/http-server.ts";
 import { unverifiedClaims } from "./jwt.ts";
-import { OidcTokenError, requestActionsIdToken } from "./oidc.ts";
+import { OidcTokenError, requestActionsIdToken } from "./actions-oidc.ts";
 
 let issuer: OidcIssuer;
 let endpoint: ActionsOidcEndpoint;

@@ -6,7 +6,7 @@
  */
 import { errorSummary, fetchWithRetry, type Fetch, type RetryOptions } from "./http.ts";
 import { isCompactJwt } from "./jwt.ts";
-import type { Env } from "./runner.ts";
+import type { Env } from "./env.ts";
 
 export class OidcTokenError extends Error {
   override readonly name = "OidcTokenError";
