@@ -18,6 +18,7 @@
  */
 import { celError, isCelError, parse, plan, type CelInput, type CelResult } from "@bufbuild/cel";
 import type { Result } from "@jwt-registry-auth/protocol/result";
+import type { Expr } from "./cel-ast.ts";
 import { celTypeName, claimsToCel, scopeToCel } from "./cel-values.ts";
 import { findHazards } from "./hazards.ts";
 import { CLAIMS_SAMPLES, SCOPE_SAMPLES } from "./samples.ts";
@@ -46,6 +47,8 @@ export interface CompiledCondition {
   readonly source: string;
   readonly program: (bindings: ConditionBindings) => CelResult;
   readonly positions: Readonly<Record<string, number>>;
+  /** The parsed AST, kept so a refusal can be explained term by term (explain.ts); never walked when a condition grants. */
+  readonly expr: Expr;
   /** Whether it compares scope.action with "*": only such an authz condition can grant `*` (wildcard-action.ts). */
   readonly namesWildcardAction: boolean;
 }
@@ -65,14 +68,19 @@ function isMissingDataError(message: string): boolean {
   return message.startsWith("field not found") || message.startsWith("no such key") || message.startsWith("index out of bounds");
 }
 
-function linePosition(source: string, offset: number | undefined): Pick<ConditionIssue, "line" | "column"> {
+/** 1-based line and column of an offset into a condition's source. */
+export function linePosition(source: string, offset: number | undefined): Pick<ConditionIssue, "line" | "column"> {
   if (offset === undefined) return {};
   const before = source.slice(0, offset).split("\n");
   return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
 }
 
-/** The planner's programs report errors as values; this also turns a throw (a stack overflow, say) into one. */
-function runProgram(condition: CompiledCondition, bindings: ConditionBindings): CelResult {
+/**
+ * The planner's programs report errors as values; this also turns a throw (a
+ * stack overflow, say) into one. The raw result, for evaluate.ts: `true`
+ * grants, anything else refuses and is explained (explain.ts).
+ */
+export function runProgram(condition: CompiledCondition, bindings: ConditionBindings): CelResult {
   try {
     return condition.program(bindings);
   } catch (e) {
@@ -153,7 +161,7 @@ export function compileCondition(kind: ConditionKind, source: string): CompileCo
   } catch (e) {
     return { ok: false, error: { message: `cannot plan condition: ${e instanceof Error ? e.message : String(e)}` } };
   }
-  const condition: CompiledCondition = { kind, source, program, positions: parsed.sourceInfo?.positions ?? {}, namesWildcardAction: namesWildcardAction(parsed) };
+  const condition: CompiledCondition = { kind, source, program, positions: parsed.sourceInfo?.positions ?? {}, expr: parsed.expr, namesWildcardAction: namesWildcardAction(parsed) };
   const checked = checkAgainstSamples(condition);
   if (checked.error) return { ok: false, error: checked.error };
   const hazards = findHazards(parsed).map((h) => ({ message: h.message, ...linePosition(source, h.offset) }));

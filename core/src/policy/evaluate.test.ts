@@ -32,7 +32,7 @@ describe("evaluateAuthn / evaluateAuthz", () => {
       authz: 'scope.name.startsWith(claims.repository_owner + "/") && (scope.action == "pull" || claims.ref == "refs/heads/main" && scope.action == "push")',
     });
     expect(evaluateAuthn(p, { service: "registry.example.com", claims })).toEqual({ allowed: true, reason: "authn condition is true" });
-    expect(evaluateAuthn(p, { service: "other", claims })).toEqual({ allowed: false, reason: "authn condition is false" });
+    expect(evaluateAuthn(p, { service: "other", claims })).toMatchObject({ allowed: false, reason: 'authn: false at 1:1: service == "registry.example.com"' });
     const decide = (action: string, name?: string) => evaluateAuthz(p, { service: "registry.example.com", claims, scope: scope(action, name) }).allowed;
     expect([decide("pull"), decide("push"), decide("delete"), decide("pull", "other/app")]).toEqual([true, true, false, false]);
   });
@@ -47,12 +47,36 @@ describe("evaluateAuthn / evaluateAuthz", () => {
     const catalog = { type: "registry", name: "catalog", action: "*" };
     const explicit = load({ authz: '(scope.type == "registry" && scope.action == "*") || scope.action == "pull"' });
     expect(evaluateAuthz(explicit, { service: "r", claims, scope: catalog })).toEqual({ allowed: true, reason: "authz condition is true" });
-    expect(evaluateAuthz(explicit, { service: "r", claims, scope: scope("*") })).toEqual({ allowed: false, reason: "authz condition is false" });
+    expect(evaluateAuthz(explicit, { service: "r", claims, scope: scope("*") })).toMatchObject({
+      allowed: false,
+      reason: 'authz: false at 1:2: scope.type == "registry"; false at 1:54: scope.action == "pull"',
+    });
     expect(evaluateAuthz(load({ authz: "true" }), { service: "r", claims, scope: catalog }).allowed).toBe(false);
   });
 
   it("fails closed when a condition errors at request time", () => {
     const p = load({ authn: 'claims.tenant == "blue"' });
-    expect(evaluateAuthn(p, { service: "r", claims })).toEqual({ allowed: false, reason: "authn condition failed: field not found: tenant (at 1:7)" });
+    expect(evaluateAuthn(p, { service: "r", claims })).toMatchObject({
+      allowed: false,
+      reason: 'authn: error at 1:1: claims.tenant == "blue": field not found: tenant (claims.tenant is missing)',
+    });
+  });
+
+  it("explains a refusal, and returns the same decision object for every grant (nothing built on the granted path)", () => {
+    const p = load({ authz: 'scope.action == "pull" || (scope.action == "push" && claims.ref == "refs/heads/main")' });
+    const granted = evaluateAuthz(p, { service: "r", claims, scope: scope("pull") });
+    expect(evaluateAuthz(p, { service: "r", claims, scope: scope("push") })).toBe(granted);
+    const refused = evaluateAuthz(p, { service: "r", claims: { ...claims, ref: "refs/heads/dev" }, scope: scope("push") });
+    expect(refused).toEqual({
+      allowed: false,
+      reason: 'authz: false at 1:1: scope.action == "pull"; false at 1:54: claims.ref == "refs/heads/main"',
+      explanation: {
+        condition: "authz",
+        terms: [
+          { outcome: "false", text: 'scope.action == "pull"', line: 1, column: 1 },
+          { outcome: "false", text: 'claims.ref == "refs/heads/main"', line: 1, column: 54 },
+        ],
+      },
+    });
   });
 });

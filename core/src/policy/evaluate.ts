@@ -1,16 +1,37 @@
 /**
- * The two policy decisions the /token handler asks for. Fail closed: a
- * condition that errors or yields a non-bool refuses, and the reason says why.
+ * The two policy decisions the /token handler asks for. Fail closed: only
+ * `true` grants; false, a runtime error (a missing claim, a type mismatch) and
+ * a non-bool refuse, and a refusal says why (explain.ts): which term was
+ * false, or which claim was missing or of the wrong type, where in the
+ * condition. A grant returns a constant decision: nothing is explained,
+ * allocated or evaluated beyond the condition's one program.
  */
 import { claimsToCel, scopeToCel, type ScopeInput } from "./cel-values.ts";
-import { evaluateCondition, type CompiledCondition, type ConditionBindings } from "./condition.ts";
+import { runProgram, type CompiledCondition, type ConditionBindings, type ConditionKind } from "./condition.ts";
 import type { LoadedProvider } from "./compile-provider.ts";
+import { explainRefusal, formatExplanation, type Explanation } from "./explain.ts";
 import { WILDCARD_ACTION } from "./wildcard-action.ts";
 
-export interface Decision {
-  readonly allowed: boolean;
-  readonly reason: string;
-}
+export type Decision =
+  | { readonly allowed: true; readonly reason: string }
+  | {
+      readonly allowed: false;
+      /** For the operator (the log line, `policy test`), never the client: `authz: false at 1:45: claims.ref == "refs/heads/main"`. */
+      readonly reason: string;
+      /** The same, structured; absent when nothing was evaluated (the `*` rule). */
+      readonly explanation?: Explanation;
+    };
+
+const GRANTED: Readonly<Record<ConditionKind, Decision>> = {
+  authn: Object.freeze({ allowed: true, reason: "authn condition is true" }),
+  authz: Object.freeze({ allowed: true, reason: "authz condition is true" }),
+};
+const NO_AUTHN: Decision = Object.freeze({ allowed: true, reason: "no authn condition: every verified token authenticates" });
+const NO_AUTHZ: Decision = Object.freeze({ allowed: true, reason: "no authz condition: every requested scope is granted" });
+const WILDCARD_NOT_NAMED: Decision = Object.freeze({
+  allowed: false,
+  reason: 'authz condition does not name the "*" action (every action); it is granted only by a condition comparing scope.action == "*"',
+});
 
 // A request evaluates its claims once for authn and once per requested action:
 // convert them to CEL values once per claims object, not per evaluation.
@@ -25,15 +46,18 @@ function claimsOf(claims: Record<string, unknown>): ReturnType<typeof claimsToCe
   return converted;
 }
 
-function decide(condition: CompiledCondition | undefined, bindings: () => ConditionBindings, absent: string): Decision {
-  if (condition === undefined) return { allowed: true, reason: absent };
-  const outcome = evaluateCondition(condition, bindings());
-  if (!outcome.ok) return { allowed: false, reason: `${condition.kind} condition failed: ${outcome.error}` };
-  return { allowed: outcome.value, reason: `${condition.kind} condition is ${outcome.value}` };
+function decide(condition: CompiledCondition | undefined, bindings: () => ConditionBindings, absent: Decision): Decision {
+  if (condition === undefined) return absent;
+  const values = bindings();
+  const result = runProgram(condition, values);
+  if (result === true) return GRANTED[condition.kind];
+  // Refused: only now is the condition taken apart to say why.
+  const explanation = explainRefusal(condition, values, result);
+  return { allowed: false, reason: formatExplanation(explanation), explanation };
 }
 
 export function evaluateAuthn(p: LoadedProvider, input: { service: string; claims: Record<string, unknown> }): Decision {
-  return decide(p.authn, () => ({ service: input.service, claims: claimsOf(input.claims) }), "no authn condition: every verified token authenticates");
+  return decide(p.authn, () => ({ service: input.service, claims: claimsOf(input.claims) }), NO_AUTHN);
 }
 
 /**
@@ -42,12 +66,6 @@ export function evaluateAuthn(p: LoadedProvider, input: { service: string; claim
  * doesn't refuses it unevaluated, however it would have answered.
  */
 export function evaluateAuthz(p: LoadedProvider, input: { service: string; claims: Record<string, unknown>; scope: ScopeInput }): Decision {
-  if (input.scope.action === WILDCARD_ACTION && p.authz !== undefined && !p.authz.namesWildcardAction) {
-    return { allowed: false, reason: 'authz condition does not name the "*" action (every action); it is granted only by a condition comparing scope.action == "*"' };
-  }
-  return decide(
-    p.authz,
-    () => ({ service: input.service, claims: claimsOf(input.claims), scope: scopeToCel(input.scope) }),
-    "no authz condition: every requested scope is granted",
-  );
+  if (input.scope.action === WILDCARD_ACTION && p.authz !== undefined && !p.authz.namesWildcardAction) return WILDCARD_NOT_NAMED;
+  return decide(p.authz, () => ({ service: input.service, claims: claimsOf(input.claims), scope: scopeToCel(input.scope) }), NO_AUTHZ);
 }

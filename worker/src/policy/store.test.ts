@@ -50,7 +50,7 @@ describe("lookupProvider", () => {
     expect(policyCacheStats().versionReads).toBe(1);
 
     const fresh = await lookupProvider(db, "gha", t0 + REVALIDATE_MS);
-    expect(fresh.found && fresh.ok && evaluateAuthz(fresh.value.provider, pull)).toEqual({ allowed: false, reason: "authz condition is false" });
+    expect(fresh.found && fresh.ok && evaluateAuthz(fresh.value.provider, pull)).toMatchObject({ allowed: false, reason: "authz: false at 1:1: scope.action == 'push'" });
     expect(policyCacheStats()).toMatchObject({ versionReads: 2, reloads: 2 });
   });
 
