@@ -16,14 +16,24 @@ function write(name: string, text: string): string {
 
 describe("policy validate", () => {
   it("loads the PoC's file with warnings naming file:line, exit 0", async () => {
-    const file = write("poc.yaml", `server: { listenAddress: ":5000" }\nproviders:\n  - name: gha\n    oidcDiscoveryURL: https://token.actions.githubusercontent.com\n`);
+    // The PoC README's provider pins the owner by name: it loads, and the warning names the immutable claim.
+    const authn = `    authn:\n      condition: |\n        claims["repository_owner"] == "foobar"\n`;
+    const file = write("poc.yaml", `server: { listenAddress: ":5000" }\nproviders:\n  - name: gha\n    oidcDiscoveryURL: https://token.actions.githubusercontent.com\n${authn}`);
     const io = captureIo();
     expect(await policyCommand(["validate", file], io)).toBe(0);
     expect(io.stderr).toEqual([
       `${file}:1:1: warning: 'server' is ignored: the token server's settings live in wrangler.toml (vars and secrets), not in this file`,
       expect.stringMatching(new RegExp(`^${file}:3:5: warning: provider "gha" has no audiences`)),
       expect.stringMatching(new RegExp(`^${file}:3:5: warning: provider "gha" has no authz condition`)),
+      expect.stringMatching(new RegExp(`^${file}:7:9: warning: provider "gha" pins the GitHub owner .* by claims\\.repository_owner, a name: .*pin the immutable claims\\.repository_owner_id instead`)),
     ]);
+  });
+
+  it("refuses a provider on a shared issuer that pins no owner, naming file:line and the claim, exit 1", async () => {
+    const file = write("unpinned.yaml", `providers:\n  - name: gha\n    issuer: https://token.actions.githubusercontent.com\n    audiences: [r.example]\n    authz: {condition: "scope.action == 'pull'"}\n`);
+    const io = captureIo();
+    expect(await policyCommand(["validate", file], io)).toBe(1);
+    expect(io.stderr).toEqual([expect.stringMatching(new RegExp(`^${file}:3:13: error: provider "gha" trusts the shared GitHub Actions issuer .*claims\\.repository_owner_id == "<owner id>"`))]);
   });
 
   it("prints each error as file:line:column and exits 1", async () => {

@@ -21,6 +21,10 @@ function file(...providers: string[][]): string {
 }
 
 const ok = ["name: gha", "issuer: https://token.actions.githubusercontent.com", "audiences: [registry.example.com]", 'authz: {condition: "scope.action == \'pull\'"}'];
+// GitHub's issuer is shared: every provider on it pins an owner id in authn (policy/shared-issuer.ts).
+const pin = "authn: {condition: 'claims.repository_owner_id == \"1234567\"'}";
+/** `ok` with the owner pin: a GitHub provider that loads without errors. */
+const okPinned = [...ok, pin];
 
 function errorsOf(result: ConfigResult): string[] {
   return result.errors.map((d) => `${d.line}:${d.column} ${d.message}`);
@@ -52,15 +56,19 @@ describe("parseProvidersConfig", () => {
     expect(warnings[0]).toMatch(/^poc\.yaml:1:1: warning: 'server' is ignored/);
     expect(warnings[1]).toMatch(/^poc\.yaml:2:1: warning: 'token' is ignored/);
     expect(warnings[2]).toMatch(/^poc\.yaml:4:5: warning: provider "gha" has no audiences: the PoC checked no audience; tokens must now carry aud equal to the requested service or https:\/\/\+service/);
-    expect(warnings).toHaveLength(3);
+    // The README's pin by owner name loads, with the fix: the shared issuer's immutable owner id.
+    expect(warnings[3]).toBe(
+      'poc.yaml:8:46: warning: provider "gha" pins the GitHub owner (organization or user) of the shared GitHub Actions issuer by claims.repository_owner, a name: names can be deleted or renamed and registered again by someone else; pin the immutable claims.repository_owner_id instead (claims.repository_owner_id == "<owner id>")',
+    );
+    expect(warnings).toHaveLength(4);
   });
 
   it("reports an unknown key at its line, top level and nested", () => {
-    const result = parseProvidersConfig(file([...ok, "oidcDiscoveryUrl: https://x.example"]), "f.yaml");
+    const result = parseProvidersConfig(file([...ok, "oidcDiscoveryUrl: https://x.example", pin]), "f.yaml");
     expect(errorsOf(result)).toEqual([expect.stringMatching(/^6:5 unknown key 'oidcDiscoveryUrl' in provider/)]);
     expect(result.providers).toEqual([]);
-    expect(errorsOf(parseProvidersConfig(`${file(ok)}extra: 1\n`))).toEqual([expect.stringMatching(/^6:1 unknown key 'extra' in the top level/)]);
-    expect(errorsOf(parseProvidersConfig(file([...ok.slice(0, 3), "authz:", "  condition: 'true'", "  conditon: 'true'"])))).toEqual([
+    expect(errorsOf(parseProvidersConfig(`${file(okPinned)}extra: 1\n`))).toEqual([expect.stringMatching(/^7:1 unknown key 'extra' in the top level/)]);
+    expect(errorsOf(parseProvidersConfig(file([...ok.slice(0, 3), "authz:", "  condition: 'true'", "  conditon: 'true'", pin])))).toEqual([
       expect.stringMatching(/^7:7 unknown key 'conditon' in authz \(expected: condition\)/),
     ]);
   });
@@ -68,7 +76,7 @@ describe("parseProvidersConfig", () => {
   it("reports a CEL syntax error at its line and column in the file", () => {
     const text = file([...ok.slice(0, 3), "authz:", "  condition: |", '    scope.action == "pull" &&', "      claims.sub =="]);
     // The condition's second line is file line 8; `==` starts at column 22 (block indent 8 + CEL column 14).
-    expect(errorsOf(parseProvidersConfig(text))).toEqual([expect.stringMatching(/^8:22 authz\.condition: syntax error/)]);
+    expect(errorsOf(parseProvidersConfig(text)).filter((e) => !e.includes("shared GitHub Actions issuer"))).toEqual([expect.stringMatching(/^8:22 authz\.condition: syntax error/)]);
     const inline = file([...ok.slice(0, 3), 'authn: {condition: "claims.sub == "}']);
     expect(errorsOf(parseProvidersConfig(inline))).toEqual([expect.stringMatching(/^5:\d+ authn\.condition: syntax error/)]);
   });
@@ -83,8 +91,8 @@ describe("parseProvidersConfig", () => {
   });
 
   it("rejects duplicate provider names", () => {
-    const result = parseProvidersConfig(file(ok, ok));
-    expect(errorsOf(result)).toEqual([expect.stringMatching(/^6:\d+ duplicate provider name "gha" \(first defined at line 2\)/)]);
+    const result = parseProvidersConfig(file(okPinned, okPinned));
+    expect(errorsOf(result)).toEqual([expect.stringMatching(/^7:\d+ duplicate provider name "gha" \(first defined at line 2\)/)]);
   });
 
   it("requires issuer for static keys and inline JWKS, which the PoC never checked", async () => {
@@ -105,7 +113,7 @@ describe("parseProvidersConfig", () => {
   });
 
   it("takes issuer alone as discovery at the issuer, and insists issuer and oidcDiscoveryURL agree", () => {
-    const alone = parseProvidersConfig(file(ok));
+    const alone = parseProvidersConfig(file(okPinned));
     expect(alone.providers[0]?.keys).toEqual({ source: "discovery", discoveryUrl: "https://token.actions.githubusercontent.com/.well-known/openid-configuration" });
     const clash = parseProvidersConfig(file([...ok, "oidcDiscoveryURL: https://other.example"]));
     expect(errorsOf(clash)).toEqual([expect.stringMatching(/^3:13 issuer .* differs from oidcDiscoveryURL/)]);
@@ -115,11 +123,11 @@ describe("parseProvidersConfig", () => {
   });
 
   it("reads refresh lifetimes as Go durations", () => {
-    const refresh = (line: string) => parseProvidersConfig(file([...ok, line]));
+    const refresh = (line: string) => parseProvidersConfig(file([...ok, line, pin]));
     expect(refresh("refresh: false").providers[0]?.refreshSeconds).toBe(0);
     expect(refresh("refresh: {lifetime: 90m}").providers[0]?.refreshSeconds).toBe(5400);
     expect(refresh("refresh: {lifetime: 1h30m}").providers[0]?.refreshSeconds).toBe(5400);
-    expect(parseProvidersConfig(file(ok)).providers[0]?.refreshSeconds).toBe(3600);
+    expect(parseProvidersConfig(file(okPinned)).providers[0]?.refreshSeconds).toBe(3600);
     expect(errorsOf(refresh("refresh: {lifetime: 3600}"))[0]).toMatch(/^6:\d+ refresh\.lifetime .*must be a string/);
     expect(errorsOf(refresh("refresh: {lifetime: 10s}"))[0]).toMatch(/refresh\.lifetime must be from 60s/);
     expect(errorsOf(refresh("refresh: {lifetime: 1.5s}"))[0]).toMatch(/not a duration in whole seconds/);
@@ -127,10 +135,10 @@ describe("parseProvidersConfig", () => {
   });
 
   it("reads maxTokenLifetime as a Go duration, and leaves it out (the 24 h default) when absent", () => {
-    const lifetime = (line: string) => parseProvidersConfig(file([...ok, line]));
+    const lifetime = (line: string) => parseProvidersConfig(file([...ok, line, pin]));
     expect(lifetime("maxTokenLifetime: 10m").providers[0]?.maxTokenLifetimeSeconds).toBe(600);
     expect(lifetime("maxTokenLifetime: 8784h").providers[0]?.maxTokenLifetimeSeconds).toBe(366 * 86400);
-    expect(parseProvidersConfig(file(ok)).providers[0]).not.toHaveProperty("maxTokenLifetimeSeconds");
+    expect(parseProvidersConfig(file(okPinned)).providers[0]).not.toHaveProperty("maxTokenLifetimeSeconds");
     expect(errorsOf(lifetime("maxTokenLifetime: 30s"))).toEqual([expect.stringMatching(/^6:\d+ maxTokenLifetime "30s" must be a whole number of seconds from 60 \(1m\) to 31622400 \(8784h\)/)]);
     expect(errorsOf(lifetime("maxTokenLifetime: 9000h"))[0]).toMatch(/maxTokenLifetime "9000h" must be/);
     expect(errorsOf(lifetime("maxTokenLifetime: forever"))[0]).toMatch(/maxTokenLifetime "forever" must be a duration like "24h"/);
@@ -138,9 +146,9 @@ describe("parseProvidersConfig", () => {
   });
 
   it("rejects wrong types without casting them", () => {
-    expect(errorsOf(parseProvidersConfig(file(["name: 123", ...ok.slice(1)])))).toEqual([expect.stringMatching(/^2:11 name must be a string/)]);
-    expect(errorsOf(parseProvidersConfig(file([...ok.slice(0, 2), "audiences: registry.example.com"])))[0]).toMatch(/^4:16 audiences must be a list/);
-    expect(errorsOf(parseProvidersConfig(file([...ok.slice(0, 3), "authz: 'true'"])))[0]).toMatch(/^5:12 authz must be a mapping/);
+    expect(errorsOf(parseProvidersConfig(file(["name: 123", ...okPinned.slice(1)])))).toEqual([expect.stringMatching(/^2:11 name must be a string/)]);
+    expect(errorsOf(parseProvidersConfig(file([...ok.slice(0, 2), "audiences: registry.example.com", pin])))[0]).toMatch(/^4:16 audiences must be a list/);
+    expect(errorsOf(parseProvidersConfig(file([...ok.slice(0, 3), "authz: 'true'", pin])))[0]).toMatch(/^5:12 authz must be a mapping/);
     expect(errorsOf(parseProvidersConfig("providers: {gha: 1}\n"))[0]).toMatch(/^1:12 providers must be a list/);
     expect(errorsOf(parseProvidersConfig("- 1\n"))[0]).toMatch(/^1:1 the file must be a mapping/);
     expect(errorsOf(parseProvidersConfig(file(["name: Bad_Name", ...ok.slice(1)])))[0]).toMatch(/^2:11 name "Bad_Name" must match/);
@@ -154,11 +162,38 @@ describe("parseProvidersConfig", () => {
   });
 
   it("warns when a provider grants everything, and when a condition can't be checked on the samples", () => {
-    const result = parseProvidersConfig(file(ok.slice(0, 3)));
+    const result = parseProvidersConfig(file([...ok.slice(0, 3), pin]));
     expect(result.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/has no authz condition: every requested scope/)]);
-    const unchecked = parseProvidersConfig(file([...ok.slice(0, 3), "authz: {condition: 'claims.custom == \"x\"'}"]));
+    const unchecked = parseProvidersConfig(file([...ok.slice(0, 3), pin, "authz: {condition: 'claims.custom == \"x\"'}"]));
     expect(unchecked.errors).toEqual([]);
     expect(unchecked.warnings[0]?.message).toMatch(/could not be evaluated on any sample claims \(field not found: custom/);
+  });
+
+  it("refuses a shared-issuer provider without an owner pin, at the line to fix", () => {
+    const noAuthn = parseProvidersConfig(file(ok), "f.yaml");
+    expect(noAuthn.providers).toEqual([]);
+    expect(noAuthn.errors.map((d) => formatDiagnostic(d, "error"))).toEqual([
+      expect.stringMatching(/^f\.yaml:3:13: error: provider "gha" trusts the shared GitHub Actions issuer .* has no authn condition.*add authn: \{condition: 'claims\.repository_owner_id == "<owner id>"'\}/),
+    ]);
+    // The PoC's empty authn is no authn.
+    expect(errorsOf(parseProvidersConfig(file([...ok, "authn: {condition: ''}"])))).toEqual([expect.stringMatching(/^3:13 .*has no authn condition/)]);
+    const unpinned = file([...ok, "authn:", "  condition: |", '    claims.ref == "refs/heads/main" ||', '    claims.repository_owner_id == "1234567"']);
+    expect(errorsOf(parseProvidersConfig(unpinned))).toEqual([expect.stringMatching(/^8:9 provider "gha": authn does not pin the GitHub owner .*pin claims\.repository_owner_id or claims\.repository_id/)]);
+    // oidcDiscoveryURL is the issuer too; GitLab.com likewise.
+    expect(errorsOf(parseProvidersConfig(file(["name: gl", "oidcDiscoveryURL: https://gitlab.com", "audiences: [r.example]", "authz: {condition: 'true'}"])))).toEqual([
+      expect.stringMatching(/^3:23 .*shared GitLab\.com CI\/CD issuer .*claims\.namespace_id == "<namespace id>"/),
+    ]);
+  });
+
+  it("takes sharedIssuer: unpinned-acknowledged as a warning, and keeps it in the provider for /healthz", () => {
+    const acknowledged = parseProvidersConfig(file([...ok, "sharedIssuer: unpinned-acknowledged"]));
+    expect(acknowledged.errors).toEqual([]);
+    expect(acknowledged.providers[0]?.sharedIssuer).toBe("unpinned-acknowledged");
+    expect(acknowledged.warnings.map((w) => `${w.line}:${w.column} ${w.message}`)).toEqual([expect.stringMatching(/^3:13 provider "gha" trusts the shared .*acknowledged with sharedIssuer: unpinned-acknowledged; \/healthz lists it/)]);
+    expect(parseProvidersConfig(file(okPinned)).providers[0]).not.toHaveProperty("sharedIssuer");
+    expect(errorsOf(parseProvidersConfig(file([...ok, "sharedIssuer: yes"])))).toContainEqual(expect.stringMatching(/^6:19 sharedIssuer must be unpinned-acknowledged/));
+    const needless = parseProvidersConfig(file([...okPinned, "sharedIssuer: unpinned-acknowledged"]));
+    expect(needless.warnings.map((w) => `${w.line}:${w.column} ${w.message}`)).toEqual([expect.stringMatching(/^7:19 sharedIssuer: unpinned-acknowledged has no effect: authn pins claims\.repository_owner_id/)]);
   });
 
   it("knows exactly the keys its JSON Schema declares", () => {

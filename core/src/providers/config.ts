@@ -27,6 +27,7 @@ import { compileCondition, type ConditionIssue, type ConditionKind } from "../po
 import { parseGoDuration } from "./duration.ts";
 import { maxTokenLifetimeProblem } from "./token-lifetime.ts";
 import { oversizedValues, textSizeProblem } from "./size-limits.ts";
+import { checkSharedIssuer, UNPINNED_ACKNOWLEDGED } from "../policy/shared-issuer.ts";
 
 export interface Diagnostic {
   readonly file: string;
@@ -45,7 +46,7 @@ export interface ConfigResult {
 }
 
 export const TOP_LEVEL_KEYS = ["providers", "server", "token"] as const;
-export const PROVIDER_KEYS = ["name", "description", "issuer", "oidcDiscoveryURL", "staticKeys", "jwks", "audiences", "authn", "authz", "refresh", "maxTokenLifetime"] as const;
+export const PROVIDER_KEYS = ["name", "description", "issuer", "oidcDiscoveryURL", "staticKeys", "jwks", "audiences", "authn", "authz", "refresh", "maxTokenLifetime", "sharedIssuer"] as const;
 
 export function formatDiagnostic(d: Diagnostic, severity: "error" | "warning"): string {
   return `${d.file}:${d.line}:${d.column}: ${severity}: ${d.message}`;
@@ -280,12 +281,43 @@ interface Fields {
   authz?: string;
   refreshSeconds?: number;
   maxTokenLifetimeSeconds?: number;
+  sharedIssuer?: typeof UNPINNED_ACKNOWLEDGED;
+}
+
+/**
+ * The shared-issuer guard (policy/shared-issuer.ts): a provider on GitHub
+ * Actions, GitLab.com, Buildkite, … must pin an owner id in authn. Each
+ * finding is placed where it is about: the pin or the authn condition, the
+ * issuer field (no authn), or the sharedIssuer key.
+ */
+function checkOwnerPin(r: Reporter, seen: ReadonlyMap<string, Field>, provider: { name: string; issuer: string; authn: string | undefined; sharedIssuer: string | undefined }, node: YAMLMap): void {
+  const authnNode = ((): Scalar | undefined => {
+    const authn = seen.get("authn");
+    const map = authn === undefined ? null : valueNode(authn);
+    const condition = isMap(map) ? map.get("condition", true) : undefined;
+    return isScalar(condition) ? condition : undefined;
+  })();
+  const issuerField = seen.get("issuer") ?? seen.get("oidcDiscoveryURL");
+  const findings = checkSharedIssuer({ name: provider.name, issuer: provider.issuer, ...(provider.authn !== undefined && { authn: provider.authn }), ...(provider.sharedIssuer !== undefined && { sharedIssuer: provider.sharedIssuer }) });
+  for (const finding of findings) {
+    let position: { line: number; column: number };
+    if (finding.at === "authn" && authnNode !== undefined && provider.authn !== undefined) {
+      const before = provider.authn.slice(0, finding.offset ?? 0).split("\n");
+      position = conditionPosition(r, authnNode, { message: finding.message, line: before.length, column: (before.at(-1)?.length ?? 0) + 1 });
+    } else {
+      const field = finding.at === "sharedIssuer" ? seen.get("sharedIssuer") : issuerField;
+      position = r.position((field === undefined ? undefined : valueNode(field))?.range?.[0] ?? field?.key.range?.[0] ?? node.range?.[0] ?? 0);
+    }
+    r.at(position, finding.message, finding.severity);
+  }
 }
 
 /** Reads one `providers[]` entry; returns undefined if it has errors (already reported). */
 function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig | undefined {
   const errorsBefore = r.errors.length;
   const f: Fields = {};
+  // An authn with errors is reported as such; the owner-pin guard needs one that compiles (or none, or an empty one).
+  let authnFailed = false;
   const seen = fields(r, node, PROVIDER_KEYS, "provider");
   for (const [k, pair] of seen) {
     switch (k) {
@@ -307,15 +339,24 @@ function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig
         f.audiences = readAudiences(r, pair);
         break;
       case "authn":
-      case "authz":
+      case "authz": {
+        const before = r.errors.length;
         f[k] = readCondition(r, pair, k);
+        if (k === "authn") authnFailed = r.errors.length > before;
         break;
+      }
       case "refresh":
         f.refreshSeconds = readRefresh(r, pair);
         break;
       case "maxTokenLifetime":
         f.maxTokenLifetimeSeconds = readMaxTokenLifetime(r, pair);
         break;
+      case "sharedIssuer": {
+        const value = readString(r, pair, "sharedIssuer");
+        if (value === UNPINNED_ACKNOWLEDGED) f.sharedIssuer = value;
+        else if (value !== undefined) r.error(valueNode(pair), `sharedIssuer must be ${UNPINNED_ACKNOWLEDGED} (the only value: the provider's authn pins no owner of a shared issuer, on purpose)`);
+        break;
+      }
     }
   }
 
@@ -362,6 +403,8 @@ function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig
     r.warn(nameNode?.key ?? node, `provider ${JSON.stringify(f.name ?? "")} has no authz condition: every requested scope (push and delete included) is granted to any token it authenticates`);
   }
 
+  if (issuer !== undefined && !authnFailed) checkOwnerPin(r, seen, { name: f.name ?? "", issuer, authn: f.authn, sharedIssuer: f.sharedIssuer }, node);
+
   if (r.errors.length > errorsBefore || f.name === undefined || issuer === undefined || f.keys === undefined) return undefined;
   const config: ProviderConfig = {
     name: f.name,
@@ -373,6 +416,7 @@ function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig
     ...(f.authz !== undefined && { authz: f.authz }),
     refreshSeconds: seen.has("refresh") ? (f.refreshSeconds ?? 0) : DEFAULT_REFRESH_SECONDS,
     ...(f.maxTokenLifetimeSeconds !== undefined && { maxTokenLifetimeSeconds: f.maxTokenLifetimeSeconds }),
+    ...(f.sharedIssuer !== undefined && { sharedIssuer: f.sharedIssuer }),
   };
   // The same gate the D1 store applies to what it reads back.
   const checked = validateProviderConfig(config);

@@ -35,4 +35,11 @@ export interface ProviderConfig {
    * configs stored before the field existed keep loading.
    */
   readonly maxTokenLifetimeSeconds?: number;
+  /**
+   * `unpinned-acknowledged`: the operator knows this provider trusts a shared
+   * issuer (GitHub Actions, GitLab.com, …) without pinning an owner id in
+   * authn (policy/shared-issuer.ts). The missing pin is then a warning instead
+   * of an error, and /healthz lists the provider. Absent = not acknowledged.
+   */
+  readonly sharedIssuer?: "unpinned-acknowledged";
 }

@@ -68,6 +68,11 @@ export const providersConfigSchema = {
             pattern: GO_DURATION,
             description: "Longest accepted workload-token lifetime, exp - iat (exp - now without iat); Go duration from 1m to 8784h, default 24h.",
           },
+          sharedIssuer: {
+            enum: ["unpinned-acknowledged"],
+            description:
+              "Only for a shared issuer (GitHub Actions, GitLab.com, Buildkite, HCP Terraform, …) whose authn deliberately pins no owner id: turns that error into a warning, listed in /healthz. See docs/policy.md, Shared issuers.",
+          },
           refresh: {
             description: "Refresh tokens: false for none, or a lifetime (Go duration, default 1h).",
             oneOf: [

@@ -38,7 +38,7 @@ describe("providers file size limits", () => {
 
   it("accepts a file at the limit", () => {
     expect(fileSizeProblem(MAX_CONFIG_BYTES)).toBeUndefined();
-    const text = provider([`# ${"x".repeat(MAX_CONFIG_BYTES - 300)}`, "authz: {condition: 'scope.action == \"pull\"'}"]);
+    const text = provider([`# ${"x".repeat(MAX_CONFIG_BYTES - 300)}`, "authz: {condition: 'scope.action == \"pull\"'}", "authn: {condition: 'claims.repository_owner_id == \"1\"'}"]);
     expect(new TextEncoder().encode(text).length).toBeLessThanOrEqual(MAX_CONFIG_BYTES);
     expect(parseProvidersConfig(text).errors).toEqual([]);
   });

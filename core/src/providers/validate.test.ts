@@ -21,6 +21,8 @@ describe("validateProviderConfig", () => {
   it("accepts a normalized config as stored", () => {
     expect(validateProviderConfig(stored({}))).toEqual({ ok: true, value: valid });
     expect(validateProviderConfig(stored({ maxTokenLifetimeSeconds: 600 }))).toEqual({ ok: true, value: { ...valid, maxTokenLifetimeSeconds: 600 } });
+    // The opt-out is stored for /healthz; the guard itself runs on files, so an unpinned stored row still loads.
+    expect(validateProviderConfig(stored({ sharedIssuer: "unpinned-acknowledged" }))).toEqual({ ok: true, value: { ...valid, sharedIssuer: "unpinned-acknowledged" } });
   });
 
   it.each([
@@ -38,6 +40,7 @@ describe("validateProviderConfig", () => {
     ["a non-string condition", { authn: true }, /authn must be a non-empty CEL string/],
     ["a refresh lifetime out of bounds", { refreshSeconds: 5 }, /refreshSeconds must be 0 or/],
     ["a fractional refresh lifetime", { refreshSeconds: 3600.5 }, /refreshSeconds/],
+    ["an unknown sharedIssuer value", { sharedIssuer: "yes" }, /sharedIssuer must be "unpinned-acknowledged" or absent/],
     ["a max token lifetime under a minute", { maxTokenLifetimeSeconds: 59 }, /maxTokenLifetimeSeconds must be a whole number of seconds from 60/],
     ["a max token lifetime over a year", { maxTokenLifetimeSeconds: 367 * 86400 }, /maxTokenLifetimeSeconds must be/],
     ["a max token lifetime as a string", { maxTokenLifetimeSeconds: "24h" }, /maxTokenLifetimeSeconds must be/],

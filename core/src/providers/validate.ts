@@ -8,6 +8,7 @@ import { checkIssuerUrl } from "@jwt-registry-auth/protocol/issuer-url";
 import type { Result } from "@jwt-registry-auth/protocol/result";
 import { MAX_CONDITION_LENGTH } from "../policy/static-check.ts";
 import { maxTokenLifetimeProblem } from "./token-lifetime.ts";
+import { UNPINNED_ACKNOWLEDGED } from "../policy/shared-issuer.ts";
 
 /** The provider name is the Basic-auth username, so no `:`; lowercase so it reads the same in logs and configs. */
 export const PROVIDER_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -92,7 +93,7 @@ export function jwkProblem(jwk: unknown): string | undefined {
 
 export type ValidateResult = Result<ProviderConfig, { readonly error: string }>;
 
-const CONFIG_KEYS = new Set(["name", "description", "issuer", "keys", "audiences", "authn", "authz", "refreshSeconds", "maxTokenLifetimeSeconds"]);
+const CONFIG_KEYS = new Set(["name", "description", "issuer", "keys", "audiences", "authn", "authz", "refreshSeconds", "maxTokenLifetimeSeconds", "sharedIssuer"]);
 
 function fail(error: string): ValidateResult {
   return { ok: false, error };
@@ -141,7 +142,7 @@ export function validateProviderConfig(value: unknown): ValidateResult {
   if (!isRecord(value)) return fail("provider config is not a JSON object");
   const unknown = Object.keys(value).filter((k) => !CONFIG_KEYS.has(k));
   if (unknown.length > 0) return fail(`unknown fields: ${unknown.join(", ")}`);
-  const { name, description, issuer, keys, audiences, authn, authz, refreshSeconds, maxTokenLifetimeSeconds } = value;
+  const { name, description, issuer, keys, audiences, authn, authz, refreshSeconds, maxTokenLifetimeSeconds, sharedIssuer } = value;
   if (typeof name !== "string" || !PROVIDER_NAME_PATTERN.test(name)) return fail(`name ${JSON.stringify(name)} does not match ${PROVIDER_NAME_PATTERN.source}`);
   if (description !== undefined && !isBoundedString(description)) return fail(`description must be a non-empty string of at most ${MAX_FIELD_LENGTH} characters`);
   if (typeof issuer !== "string") return fail("issuer must be a string");
@@ -166,6 +167,9 @@ export function validateProviderConfig(value: unknown): ValidateResult {
     const problem = maxTokenLifetimeProblem(maxTokenLifetimeSeconds);
     if (problem !== undefined) return fail(`maxTokenLifetimeSeconds ${problem}`);
   }
+  // The shared-issuer guard itself (policy/shared-issuer.ts) runs when a file is loaded, not here: a row
+  // stored before the guard existed keeps loading, and the opt-out is only recorded, for /healthz.
+  if (sharedIssuer !== undefined && sharedIssuer !== UNPINNED_ACKNOWLEDGED) return fail(`sharedIssuer must be ${JSON.stringify(UNPINNED_ACKNOWLEDGED)} or absent`);
   // Every field was checked above; this narrows the checked JSON to the model.
   return { ok: true, value: value as unknown as ProviderConfig };
 }
