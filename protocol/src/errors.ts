@@ -44,6 +44,8 @@ export interface ErrorDetail {
   readonly access?: readonly AccessDetail[];
   /** The upstream registry's status, when the proxy's failure is the upstream's answer. */
   readonly upstreamStatus?: number;
+  /** The token server's id for this request (also its `X-Request-Id` header and the log line's `requestId`): what an operator greps for. */
+  readonly requestId?: string;
 }
 
 export interface RegistryError {

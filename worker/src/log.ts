@@ -4,6 +4,8 @@
  */
 
 export interface TokenRequestLog {
+  /** One per request, also in the response's `X-Request-Id` header (and in the error detail of an authn refusal). */
+  readonly requestId: string;
   readonly status: number;
   readonly grant: "password" | "refresh_token" | "none";
   readonly provider?: string;
@@ -12,7 +14,12 @@ export interface TokenRequestLog {
   readonly clientId?: string;
   readonly granted?: readonly string[];
   readonly refused?: readonly string[];
-  /** Why the request failed, or which conditions refused scopes. */
+  /**
+   * Why the request failed. For an authn refusal, and for each refused scope
+   * (`type:name:action: …`, joined by " | "), the explanation of the refusal:
+   * which term of the condition was false, or which claim was missing or of the
+   * wrong type, with its line:column in the condition (core/src/policy/explain.ts).
+   */
   readonly reason?: string;
   readonly tokenSha256?: string;
   readonly refreshIssued?: boolean;

@@ -92,7 +92,24 @@ describe("password grant", () => {
     const line = JSON.parse(logs.find((l) => l.includes("token_request")) ?? "{}") as Record<string, unknown>;
     expect(line).toMatchObject({ status: 200, provider: "gha", subject: "repo:acme/app:ref:refs/heads/main", granted: ["repository:acme/app:pull", "repository:acme/app:push"], refused: ["repository:other/app:pull"] });
     expect(line["tokenSha256"]).toMatch(/^[0-9a-f]{64}$/);
+    // Each refused scope with the term that refused it and its place in the condition.
+    expect(line["reason"]).toBe('repository:other/app:pull: authz: false at 1:31: scope.name.startsWith(claims.repository_owner + "/")');
+    expect(line["requestId"]).toBe(res.headers.get("X-Request-Id"));
     expect(logs.join("\n")).not.toContain(jwt);
+  });
+
+  it("logs each refused scope's explanation: the branch that refused push from a feature branch", async () => {
+    const jwt = await mint(issuer, github("acme", { ref: "refs/heads/feature" }));
+    const res = await tokenGet(`service=${SERVICE}&scope=repository:acme/app:pull,push,delete`, basic("gha", jwt));
+    expect(res.status).toBe(200);
+    const line = JSON.parse(logs.find((l) => l.includes("token_request")) ?? "{}") as Record<string, unknown>;
+    expect(line["refused"]).toEqual(["repository:acme/app:push", "repository:acme/app:delete"]);
+    expect(line["reason"]).toBe(
+      [
+        'repository:acme/app:push: authz: false at 1:88: scope.action == "pull"; false at 1:141: claims.ref == "refs/heads/main"',
+        'repository:acme/app:delete: authz: false at 1:88: scope.action == "pull"; false at 1:115: scope.action == "push"',
+      ].join(" | "),
+    );
   });
 
   it("treats a request without scope as a login", async () => {
@@ -143,19 +160,50 @@ describe("refusals", () => {
     expect(body.errors[0]?.detail.reason).toBe(reason);
   };
 
-  it("refuses an authn condition that says no, with 401", async () => {
-    const jwt = await mint(issuer, github("acme", { repository_owner_id: "999" }));
-    await expectUnauthorized(await tokenGet(`service=${SERVICE}`, basic("gha", jwt)), "authn_condition");
-  });
-
   /** The reason the log line gives for the last token request. */
   const loggedReason = () => (JSON.parse(logs.filter((l) => l.includes('"token_request"')).at(-1) ?? "{}") as { reason?: string }).reason;
+  const lastLine = () => JSON.parse(logs.filter((l) => l.includes('"token_request"')).at(-1) ?? "{}") as Record<string, unknown>;
+
+  /** An authn refusal: 403 DENIED, a stable code and the request id on the wire, no policy text; the explanation in the log. */
+  const expectAuthnRefused = async (res: Response) => {
+    expect(res.status).toBe(403);
+    expect(res.headers.get("WWW-Authenticate")).toBeNull();
+    const requestId = res.headers.get("X-Request-Id");
+    expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ errors: [{ code: "DENIED", message: expect.any(String) as string, detail: { reason: "authn_condition_false", requestId } }] });
+    expect(text).not.toContain("repository_owner_id");
+    expect(lastLine()).toMatchObject({ status: 403, requestId, provider: "gha" });
+    return loggedReason();
+  };
+
+  it("refuses an authn condition that says no with 403 DENIED, and logs the term that was false", async () => {
+    const jwt = await mint(issuer, github("acme", { repository_owner_id: "999" }));
+    expect(await expectAuthnRefused(await tokenGet(`service=${SERVICE}`, basic("gha", jwt)))).toBe('authn: false at 1:1: claims.repository_owner_id == "1234"');
+    expect(logs.join("\n")).not.toContain(jwt.split(".")[1]);
+  });
+
+  it("refuses, never allows, when the authn condition errors on a missing claim, and logs the claim", async () => {
+    const claims: Record<string, unknown> = github();
+    delete claims["repository_owner_id"];
+    const jwt = await mint(issuer, claims);
+    expect(await expectAuthnRefused(await tokenGet(`service=${SERVICE}`, basic("gha", jwt)))).toBe(
+      'authn: error at 1:1: claims.repository_owner_id == "1234": field not found: repository_owner_id (claims.repository_owner_id is missing)',
+    );
+  });
+
+  it("refuses with 403 when the authn condition meets a claim of the wrong type", async () => {
+    const jwt = await mint(issuer, github("acme", { repository_owner_id: 1234 }));
+    // CEL's == is false across types (double vs string), not an error: refused as a false term.
+    expect(await expectAuthnRefused(await tokenGet(`service=${SERVICE}`, basic("gha", jwt)))).toBe('authn: false at 1:1: claims.repository_owner_id == "1234"');
+  });
 
   it("answers an unknown provider and a refused workload token alike, so provider names can't be enumerated; the log tells them apart", async () => {
     const wire = async (user: string, password: string) => {
       const res = await tokenGet(`service=${SERVICE}`, basic(user, password));
       await expectUnauthorized(res.clone(), AUTHENTICATION_FAILED.reason);
-      return { body: await res.text(), headers: [...res.headers].filter(([k]) => k !== "date"), logged: loggedReason() };
+      // x-request-id is random per request and says nothing about the provider.
+      return { body: await res.text(), headers: [...res.headers].filter(([k]) => k !== "date" && k !== "x-request-id"), logged: loggedReason() };
     };
     const unknown = await wire("nope", "garbage");
     const known = await wire("gha", "garbage");

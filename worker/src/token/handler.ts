@@ -27,6 +27,7 @@ type Failure =
   | { readonly kind: "policy_store_unavailable" }
   | { readonly kind: "provider_unavailable"; readonly error: string }
   | { readonly kind: "identity"; readonly reason: IdentityRejection; readonly detail: string }
+  /** `reason`: the explanation (explain.ts) — for the log only; the wire gets `authn_condition_false`. */
   | { readonly kind: "authn_refused"; readonly reason: string }
   | { readonly kind: "refresh_rejected"; readonly reason: RefreshRejection };
 
@@ -53,7 +54,7 @@ export const AUTHENTICATION_FAILED = {
  * code (README, "Security", lists them). What exactly failed goes to the log
  * line only, through {@link failureReason}.
  */
-function failureResponse(failure: Failure): Response {
+function failureResponse(failure: Failure, requestId: string): Response {
   const unauthorized = (message: string, reason: string) =>
     errorResponse(401, "UNAUTHORIZED", message, { detail: { reason }, headers: { "WWW-Authenticate": BASIC_CHALLENGE } });
   switch (failure.kind) {
@@ -82,7 +83,11 @@ function failureResponse(failure: Failure): Response {
       }
       return unauthorized(AUTHENTICATION_FAILED.message, AUTHENTICATION_FAILED.reason);
     case "authn_refused":
-      return unauthorized("authentication refused by policy", "authn_condition");
+      // The token was genuine (its issuer signed it) and the policy refused it: 403, no Basic challenge, so
+      // docker reports "denied" instead of prompting for other credentials. No policy text: the log has it.
+      return errorResponse(403, "DENIED", "authentication refused by policy (the token server logs which condition term refused, under this request id)", {
+        detail: { reason: "authn_condition_false", requestId },
+      });
     case "refresh_rejected":
       // A code only (no verification text); the provider checks behind it run only for a genuine refresh token.
       return unauthorized(`refresh token rejected: ${failure.reason}`, failure.reason);
@@ -95,8 +100,10 @@ function failureReason(failure: Failure): string {
       // The detail is a fixed text or a claim name, never a value from the token.
       return `identity:${failure.reason}: ${failure.detail}`;
     case "refresh_rejected":
-    case "authn_refused":
       return `${failure.kind}:${failure.reason}`;
+    case "authn_refused":
+      // Already "authn: false at L:C: <term>" (or "error at …", naming the claim).
+      return failure.reason;
     case "provider_unavailable":
       return `provider_unavailable:${failure.error}`;
     case "settings":
@@ -122,6 +129,7 @@ interface ScopeDecision {
   readonly access: AccessEntry[];
   readonly granted: string[];
   readonly refused: string[];
+  /** Per refused (scope, action): `type:name:action: <explanation>`. */
   readonly reasons: string[];
 }
 
@@ -142,7 +150,7 @@ function decideScopes(who: Authorized, service: string, scopes: readonly Resourc
         decision.granted.push(label);
       } else {
         decision.refused.push(label);
-        if (!decision.reasons.includes(verdict.reason)) decision.reasons.push(verdict.reason);
+        decision.reasons.push(`${label}: ${verdict.reason}`);
       }
     }
     if (allowed.length > 0) {
@@ -203,9 +211,13 @@ async function identify(request: TokenRequest, settings: Settings, env: Env, ctx
 
 export async function handleTokenRequest(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const started = Date.now();
+  // Ties the client's answer (header, and an authn refusal's detail) to the operator's log line.
+  const requestId = crypto.randomUUID();
   const log: MutableLog = {};
   const respond = (response: Response, failure?: Failure): Response => {
+    response.headers.set("X-Request-Id", requestId);
     logTokenRequest({
+      requestId,
       status: response.status,
       grant: log.grant ?? "none",
       ...log,
@@ -214,7 +226,7 @@ export async function handleTokenRequest(request: Request, env: Env, ctx: Execut
     });
     return response;
   };
-  const fail = (failure: Failure) => respond(failureResponse(failure), failure);
+  const fail = (failure: Failure) => respond(failureResponse(failure, requestId), failure);
 
   let settings: Settings;
   try {
@@ -242,7 +254,7 @@ export async function handleTokenRequest(request: Request, env: Env, ctx: Execut
   const decision = decideScopes(who, req.service, req.scopes);
   log.granted = decision.granted;
   log.refused = decision.refused;
-  if (decision.reasons.length > 0) log.reason = decision.reasons.join("; ");
+  if (decision.reasons.length > 0) log.reason = decision.reasons.join(" | ");
 
   const sub = `${who.provider.config.name}:${who.subject}`;
   let body: TokenResponseBody = await issueRegistryToken(settings, sub, req.service, decision.access, now);
