@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/.wrangler/**", "action/dist/**", "bench/results/**", "**/*.js", "!eslint.config.js"] },
+  { ignores: ["**/node_modules/**", "**/.wrangler/**", "action/dist/**", "credential-helper/dist/**", "bench/results/**", "**/*.js", "!eslint.config.js"] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
