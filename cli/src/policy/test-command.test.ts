@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UnsecuredJWT } from "jose";
+import { exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
 import { afterAll, describe, expect, it } from "vitest";
 import { captureIo } from "../testing.ts";
 import { policyCommand } from "./command.ts";
@@ -34,7 +34,19 @@ describe("policy test", () => {
     expect(out).toContain("authn:    allowed (authn condition is true)");
     expect(out).toMatch(/repository:example-org\/app:pull {2}allowed {2}\(authz condition is true\)/);
     expect(out).toMatch(/repository:example-org\/app:push {2}allowed {2}\(authz condition is true\)/);
-    expect(out).toMatch(/repository:other\/app:pull +refused {2}\(authz condition is false\)/);
+    expect(out).toMatch(/repository:other\/app:pull +refused {2}\(authz: false at 3:1: scope\.name\.startsWith\("example-org\/"\)\)/);
+  });
+
+  it("explains each refusal as the token server logs it: the term, its line:column in the condition, the missing claim", async () => {
+    const feature = { ...github, ref: "refs/heads/feature" };
+    const { out } = await run("--claims", JSON.stringify(feature), "--scope", "repository:example-org/app:push,delete");
+    expect(out).toContain('repository:example-org/app:push    refused  (authz: false at 4:2: scope.action == "pull"; false at 5:30: claims.ref == "refs/heads/main")');
+    expect(out).toContain('repository:example-org/app:delete  refused  (authz: false at 4:2: scope.action == "pull"; false at 5:4: scope.action == "push")');
+    const { repository_owner_id: _, ...noOwner } = github;
+    const missing = await run("--claims", JSON.stringify(noOwner), "--scope", "repository:example-org/app:pull");
+    expect(missing.out).toContain(
+      'authn:    refused (authn: error at 1:1: claims.repository_owner_id == "1234567": field not found: repository_owner_id (claims.repository_owner_id is missing))',
+    );
   });
 
   it("refuses everything when authn refuses, and says so", async () => {
@@ -42,17 +54,17 @@ describe("policy test", () => {
     writeFileSync(claimsFile, JSON.stringify({ ...github, repository_owner_id: "999" }));
     const { code, out } = await run("--claims", `@${claimsFile}`, "--scope", "repository:example-org/app:pull");
     expect(code).toBe(0);
-    expect(out).toContain("authn:    refused (authn condition is false)");
+    expect(out).toContain('authn:    refused (authn: false at 1:1: claims.repository_owner_id == "1234567")');
     expect(out).toContain("authentication refused, so every scope is refused");
     expect(out).toMatch(/repository:example-org\/app:pull {2}refused {2}\(authn refused\)/);
   });
 
-  it("decodes --token without verifying it, says so, and never prints the token", async () => {
+  it("decodes --token, flags an unsigned one UNVERIFIED without fetching anything, and never prints the token", async () => {
     const token = new UnsecuredJWT({ ...github, ref: "refs/heads/feature" }).encode();
     const { code, out, err } = await run("--token", token, "--scope", "repository:example-org/app:push");
     expect(code).toBe(0);
-    expect(out).toMatch(/claims: {3}decoded from --token WITHOUT verifying its signature \(token sha256 [0-9a-f]{64}\)/);
-    expect(out).toMatch(/repository:example-org\/app:push {2}refused {2}\(authz condition is false\)/);
+    expect(out).toMatch(/claims: {3}decoded from --token, signature UNVERIFIED: alg "none" is not one the token server accepts \(token sha256 [0-9a-f]{64}\)/);
+    expect(out).toMatch(/repository:example-org\/app:push {2}refused {2}\(authz: false at 4:2: scope\.action == "pull"; false at 5:30: claims\.ref == "refs\/heads\/main"\)/);
     expect(`${out}${err}`).not.toContain(token);
     expect(`${out}${err}`).not.toContain(token.split(".")[1]);
   });
@@ -78,5 +90,59 @@ describe("policy test", () => {
     const notJwt = await run("--token", "not-a-jwt", "--scope", "repository:a/b:pull");
     expect(notJwt.code).toBe(2);
     expect(notJwt.err).not.toContain("not-a-jwt");
+  });
+});
+
+describe("policy test --token: the signature", () => {
+  const ISSUER = "https://ci.example.com";
+  const providersFile = (name: string, keys: string) => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(
+      file,
+      [
+        "providers:",
+        `  - name: ${name}`,
+        keys,
+        "    audiences: [registry.example.com]",
+        "    authn: { condition: 'claims.team == \"blue\"' }",
+        "    authz: { condition: 'scope.action == \"pull\"' }",
+        "",
+      ].join("\n"),
+    );
+    return file;
+  };
+  const sign = async (key: CryptoKey, claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg: "ES256" }).setIssuer(ISSUER).setAudience("registry.example.com").setExpirationTime("5m").sign(key);
+  const test = async (file: string, token: string, ...extra: string[]) => {
+    const io = captureIo();
+    const code = await policyCommand(["test", file, "--service", "registry.example.com", "--token", token, "--scope", "repository:a/b:pull,push", ...extra], io);
+    return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
+  };
+
+  it("is VERIFIED with a static-key provider's keys, and UNVERIFIED when another key signed it", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+    const pem = (await exportSPKI(publicKey)).trim().split("\n").map((line) => `          ${line}`).join("\n");
+    const file = providersFile("static", `    issuer: ${ISSUER}\n    staticKeys:\n      - key: |\n${pem}`);
+    const good = await test(file, await sign(privateKey, { sub: "job", team: "blue" }));
+    expect(good.err).toBe("");
+    expect(good.out).toMatch(/claims: {3}decoded from --token, signature VERIFIED with the provider's staticKeys \(token sha256 [0-9a-f]{64}\)/);
+    expect(good.out).toContain("authn:    allowed (authn condition is true)");
+    expect(good.out).toContain('repository:a/b:push  refused  (authz: false at 1:1: scope.action == "pull")');
+
+    const stranger = await generateKeyPair("ES256");
+    const forged = await test(file, await sign(stranger.privateKey, { sub: "job", team: "red" }));
+    expect(forged.out).toMatch(/signature UNVERIFIED: it does not verify with the provider's staticKeys \(signature verification failed\)/);
+    expect(forged.out).toContain('authn:    refused (authn: false at 1:1: claims.team == "blue")');
+  });
+
+  it("is UNVERIFIED, saying why, when a discovery issuer can't be reached; the decision is still printed", async () => {
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    const file = providersFile("unreachable", "    issuer: http://127.0.0.1:9");
+    const { privateKey } = await generateKeyPair("ES256");
+    const { code, out } = await test(file, await sign(privateKey, { sub: "job", team: "blue" }), "--key-timeout", "1000");
+    expect(code).toBe(0);
+    expect(out).toMatch(/signature UNVERIFIED: the provider's keys could not be had \(discovery http:\/\/127\.0\.0\.1:9\/\.well-known\/openid-configuration: .+\)/);
+    expect(out).toContain("authn:    allowed (authn condition is true)");
+    expect(out).toMatch(/repository:a\/b:pull {2}allowed/);
   });
 });
