@@ -2,9 +2,10 @@
 import type { Benchmark } from "./lib/benchmark.ts";
 import { bundle } from "./bundle.ts";
 import { policyEval } from "./policy-eval.ts";
+import { policyExplain } from "./policy-explain.ts";
 import { proxyOverhead } from "./proxy-overhead.ts";
 import { soak } from "./soak.ts";
 import { tokenCpu } from "./token-cpu.ts";
 import { tokenThroughput } from "./token-throughput.ts";
 
-export const BENCHMARKS: readonly Benchmark[] = [tokenThroughput, tokenCpu, policyEval, proxyOverhead, bundle, soak];
+export const BENCHMARKS: readonly Benchmark[] = [tokenThroughput, tokenCpu, policyEval, policyExplain, proxyOverhead, bundle, soak];

@@ -61,14 +61,15 @@ type Shape =
 
 interface Term {
   readonly expr: Expr;
+  /** As quoted: whitespace collapsed, shortened to MAX_TERM_TEXT. */
   readonly text: string;
-  readonly offset: number;
+  readonly line: number;
+  readonly column: number;
   readonly shape: Shape;
 }
 
 interface Tree {
   readonly root: Term;
-  readonly source: string;
   readonly nodes: ReadonlyMap<bigint, Expr>;
   readonly programs: Map<bigint, (bindings: ConditionBindings) => CelResult>;
 }
@@ -184,26 +185,27 @@ function flatten(expr: Expr, fn: string): Expr[] {
 
 function buildTerm(source: string, positions: Readonly<Record<string, number>>, expr: Expr, span: Span | undefined): Term {
   // Without a span (the text didn't split the way the AST does) a term is quoted as CEL prints it.
-  const text = span === undefined ? unparse(expr) : source.slice(span.lo, span.hi);
-  const offset = span?.lo ?? startOffset(expr, positions) ?? 0;
+  const collapsed = (span === undefined ? unparse(expr) : source.slice(span.lo, span.hi)).replace(/\s+/g, " ");
+  const { line = 1, column = 1 } = linePosition(source, span?.lo ?? startOffset(expr, positions) ?? 0);
+  const at = { expr, text: collapsed.length > MAX_TERM_TEXT ? `${collapsed.slice(0, MAX_TERM_TEXT - 1)}…` : collapsed, line, column };
   const sub = (e: Expr, s: Span | undefined) => buildTerm(source, positions, e, s);
   const c = call(expr);
   if (c?.fn === "_&&_" || c?.fn === "_||_") {
     const flat = flatten(expr, c.fn);
     const pieces = span && split(source, span, c.fn === "_&&_" ? "&&" : "||");
     const matched = pieces !== undefined && pieces.length === flat.length;
-    return { expr, text, offset, shape: { kind: c.fn === "_&&_" ? "and" : "or", terms: flat.map((e, i) => sub(e, matched ? pieces[i] : undefined)) } };
+    return { ...at, shape: { kind: c.fn === "_&&_" ? "and" : "or", terms: flat.map((e, i) => sub(e, matched ? pieces[i] : undefined)) } };
   }
   const [first, second, third] = c?.args ?? [];
   if (c?.fn === "!_" && first !== undefined) {
     const operand = span !== undefined && source[span.lo] === "!" ? strip(source, { lo: span.lo + 1, hi: span.hi }) : undefined;
-    return { expr, text, offset, shape: { kind: "not", operand: sub(first, operand) } };
+    return { ...at, shape: { kind: "not", operand: sub(first, operand) } };
   }
   if (c?.fn === "_?_:_" && first !== undefined && second !== undefined && third !== undefined) {
     const parts = span && ternaryParts(source, span);
-    return { expr, text, offset, shape: { kind: "ternary", test: sub(first, parts?.[0]), then: sub(second, parts?.[1]), otherwise: sub(third, parts?.[2]) } };
+    return { ...at, shape: { kind: "ternary", test: sub(first, parts?.[0]), then: sub(second, parts?.[1]), otherwise: sub(third, parts?.[2]) } };
   }
-  return { expr, text, offset, shape: { kind: "leaf" } };
+  return { ...at, shape: { kind: "leaf" } };
 }
 
 function treeOf(condition: CompiledCondition): Tree {
@@ -216,7 +218,7 @@ function treeOf(condition: CompiledCondition): Tree {
     };
     index(condition.expr);
     const root = buildTerm(condition.source, condition.positions, condition.expr, strip(condition.source, { lo: 0, hi: condition.source.length }));
-    tree = { root, source: condition.source, nodes, programs: new Map() };
+    tree = { root, nodes, programs: new Map() };
     trees.set(condition, tree);
   }
   return tree;
@@ -266,10 +268,7 @@ function describeInput(tree: Tree, error: { message: string; exprId: bigint | un
 }
 
 function leaf(tree: Tree, term: Term, result: CelResult, bindings: ConditionBindings): FailedTerm {
-  const { line = 1, column = 1 } = linePosition(tree.source, term.offset);
-  const collapsed = term.text.replace(/\s+/g, " ");
-  const text = collapsed.length > MAX_TERM_TEXT ? `${collapsed.slice(0, MAX_TERM_TEXT - 1)}…` : collapsed;
-  const at = { text, line, column };
+  const at = { text: term.text, line: term.line, column: term.column };
   if (result === false) return { outcome: "false", ...at };
   if (result === true) return { outcome: "negated_true", ...at };
   if (isCelError(result)) {
