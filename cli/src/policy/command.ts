@@ -6,6 +6,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, UsageError, wantsHe
 import { applyPolicyFileLocal, applyPolicyFileRemote } from "./apply.ts";
 import { InvalidPolicyFileError, loadPolicyFile, printDiagnostics } from "./load.ts";
 import { policyTestCommand, TEST_HELP } from "./test-command.ts";
+import { INIT_HELP, policyInitCommand } from "./init.ts";
 
 export const POLICY_HELP = `Usage: jwt-registry-auth policy <command> [options]
 
@@ -16,6 +17,8 @@ Commands:
   test FILE --service S (--claims JSON|@FILE | --token JWT) --scope SCOPE …
                             what the policy decides for given claims
   schema                    print the JSON Schema of the providers file
+  init PLATFORM --name NAME --owner-id ID|--namespace-id ID|--organization-id ID|--org-id ID …
+                            a starter file (github, gitlab, buildkite, circleci, kubernetes) with the owner pinned
 
 Run 'jwt-registry-auth policy <command> --help' for a command's options.`;
 
@@ -115,6 +118,7 @@ const SUBCOMMANDS: Readonly<Record<string, { help: string; run: (argv: readonly 
   apply: { help: APPLY_HELP, run: applyCommand },
   test: { help: TEST_HELP, run: policyTestCommand },
   schema: { help: SCHEMA_HELP, run: schemaCommand },
+  init: { help: INIT_HELP, run: policyInitCommand },
 };
 
 export async function policyCommand(argv: readonly string[], io: Io): Promise<number> {
