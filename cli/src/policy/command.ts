@@ -6,7 +6,9 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, UsageError, wantsHe
 import { applyPolicyFileLocal, applyPolicyFileRemote } from "./apply.ts";
 import { InvalidPolicyFileError, loadPolicyFile, printDiagnostics } from "./load.ts";
 import { policyTestCommand, TEST_HELP } from "./test-command.ts";
-import { INIT_HELP, policyInitCommand } from "./init.ts";
+import { DIFF_HELP, policyDiffCommand } from "./diff.ts";
+import { HISTORY_HELP, policyHistoryCommand } from "./history.ts";
+import { policyRollbackCommand, ROLLBACK_HELP } from "./rollback.ts";
 
 export const POLICY_HELP = `Usage: jwt-registry-auth policy <command> [options]
 
@@ -14,11 +16,15 @@ Commands:
   validate FILE             check a providers file; errors and warnings name file:line
   apply FILE (--local|--remote) [--config wrangler.toml] [--database POLICY_DB] [--persist-to DIR]
                             validate, then replace all providers in D1 at once
+  diff FILE (--local|--remote) [--exit-code]
+                            what applying FILE would change, per provider
+  history (--local|--remote) [--show VERSION]
+                            the recorded policy versions
+  rollback VERSION (--local|--remote)
+                            restore a recorded version all-or-nothing
   test FILE --service S (--claims JSON|@FILE | --token JWT) --scope SCOPE …
                             what the policy decides for given claims
   schema                    print the JSON Schema of the providers file
-  init PLATFORM --name NAME --owner-id ID|--namespace-id ID|--organization-id ID|--org-id ID …
-                            a starter file (github, gitlab, buildkite, circleci, kubernetes) with the owner pinned
 
 Run 'jwt-registry-auth policy <command> --help' for a command's options.`;
 
@@ -116,9 +122,11 @@ async function schemaCommand(argv: readonly string[], io: Io): Promise<number> {
 const SUBCOMMANDS: Readonly<Record<string, { help: string; run: (argv: readonly string[], io: Io) => Promise<number> }>> = {
   validate: { help: VALIDATE_HELP, run: validateCommand },
   apply: { help: APPLY_HELP, run: applyCommand },
+  diff: { help: DIFF_HELP, run: policyDiffCommand },
+  history: { help: HISTORY_HELP, run: policyHistoryCommand },
+  rollback: { help: ROLLBACK_HELP, run: policyRollbackCommand },
   test: { help: TEST_HELP, run: policyTestCommand },
   schema: { help: SCHEMA_HELP, run: schemaCommand },
-  init: { help: INIT_HELP, run: policyInitCommand },
 };
 
 export async function policyCommand(argv: readonly string[], io: Io): Promise<number> {
