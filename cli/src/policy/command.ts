@@ -6,6 +6,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, UsageError, wantsHe
 import { applyPolicyFileLocal, applyPolicyFileRemote } from "./apply.ts";
 import { InvalidPolicyFileError, loadPolicyFile, printDiagnostics } from "./load.ts";
 import { policyTestCommand, TEST_HELP } from "./test-command.ts";
+import { INIT_HELP, policyInitCommand } from "./init.ts";
 import { DIFF_HELP, policyDiffCommand } from "./diff.ts";
 import { HISTORY_HELP, policyHistoryCommand } from "./history.ts";
 import { policyRollbackCommand, ROLLBACK_HELP } from "./rollback.ts";
@@ -25,6 +26,8 @@ Commands:
   test FILE --service S (--claims JSON|@FILE | --token JWT) --scope SCOPE …
                             what the policy decides for given claims
   schema                    print the JSON Schema of the providers file
+  init PLATFORM --name NAME --owner-id ID|--namespace-id ID|--organization-id ID|--org-id ID …
+                            a starter file (github, gitlab, buildkite, circleci, kubernetes) with the owner pinned
 
 Run 'jwt-registry-auth policy <command> --help' for a command's options.`;
 
@@ -127,6 +130,7 @@ const SUBCOMMANDS: Readonly<Record<string, { help: string; run: (argv: readonly 
   rollback: { help: ROLLBACK_HELP, run: policyRollbackCommand },
   test: { help: TEST_HELP, run: policyTestCommand },
   schema: { help: SCHEMA_HELP, run: schemaCommand },
+  init: { help: INIT_HELP, run: policyInitCommand },
 };
 
 export async function policyCommand(argv: readonly string[], io: Io): Promise<number> {
