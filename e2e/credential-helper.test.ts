@@ -5,7 +5,8 @@
  * dev`. The bundled bin is on skopeo's PATH as `docker-credential-jwt-registry-auth`,
  * exactly as a user installs it. Once per token source (GitHub-shaped request
  * endpoint, file, env, command); a pull after the workload token expired; the
- * token server is asked only when the cache has no fresh refresh token.
+ * token server is asked only when the cache has no fresh refresh token; and the
+ * docker CLI (`docker manifest inspect`) through credHelpers in its config.json.
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
@@ -175,6 +176,20 @@ describe("skopeo with credHelpers → docker-credential-jwt-registry-auth", () =
     const j = await job(token, env);
     const inspect = await skopeo(j, "inspect", [ref("acme/app:v1")]);
     expect(inspect.code, inspect.stderr).toBe(0);
+    expect(await mintsAfter(before, 1)).toHaveLength(1);
+  });
+
+  it("docker manifest inspect reads credHelpers from docker's config.json and gets the identity token from the helper", async () => {
+    const before = mints(tokenServer.tokenRequests()).length;
+    const j = await job({ env: "CI_ID_TOKEN" }, { CI_ID_TOKEN: await githubJwt() });
+    expect(JSON.parse(readFileSync(join(j.env["DOCKER_CONFIG"] as string, "config.json"), "utf8"))).toEqual({ credHelpers: { [registry.host]: "jwt-registry-auth" } });
+    // No daemon: DOCKER_HOST names a socket that does not exist, `docker manifest` works client-side.
+    const env = { ...j.env, DOCKER_HOST: `unix://${join(j.env["HOME"] as string, "no-daemon.sock")}`, DOCKER_CLI_HINTS: "false" };
+    const inspect = await timings.measure("docker manifest inspect through the helper", () =>
+      runCommand("docker", ["manifest", "inspect", "--insecure", `${registry.host}/acme/app:v1`], { env, timeoutMs: 60_000 }),
+    );
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ schemaVersion: 2 });
     expect(await mintsAfter(before, 1)).toHaveLength(1);
   });
 
