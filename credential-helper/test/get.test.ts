@@ -125,6 +125,17 @@ describe("get, once per token source", () => {
     expect(actions.audiences.at(-1)).toBe("test-registry");
   });
 
+  it("takes one registry from JWT_REGISTRY_AUTH_* variables, without a config file", async () => {
+    const r = await registry();
+    const home = newHome();
+    const vars = { JWT_REGISTRY_AUTH_REGISTRY: r.host, JWT_REGISTRY_AUTH_PROVIDER: "gitlab", JWT_REGISTRY_AUTH_TOKEN_ENV: "CI_JOB_JWT", CI_JOB_JWT: workloadJwt };
+    const result = await run(home, ["get"], r.host, vars);
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toMatchObject({ Secret: REFRESH });
+    expect(tokenRequests(r)[0]?.url.searchParams.get("account")).toBe("gitlab");
+    expect((await run(home, ["get"], r.host, { ...vars, JWT_REGISTRY_AUTH_TOKEN_FILE: "/x" })).stderr).toMatch(/set only one of/);
+  });
+
   it("with tokenServer and service configured, does not ask the registry", async () => {
     const r = await registry();
     const home = newHome();
