@@ -86,6 +86,10 @@ describe("explainRefusal", () => {
   it("quotes terms exactly as written: comments, strings with operators, nested parentheses", () => {
     const source = '(( scope.name == "a&&b" )) && // the repository\n  (claims.ref == "x || y)")';
     expect(explain(source, github).reason).toBe('authz: false at 1:4: scope.name == "a&&b"');
+    const commented = 'scope.type == "repository" && // pushes need main\n  claims.ref == "refs/heads/main" // the only protected branch\n  && scope.action == "push"';
+    expect(explain(commented, github).reason).toBe('authz: false at 2:3: claims.ref == "refs/heads/main"');
+    const quoted = String.raw`scope.name == "a\"&&b" || scope.name == '''x'||y'''`;
+    expect(explain(quoted, github).reason).toBe(String.raw`authz: false at 1:1: scope.name == "a\"&&b"; false at 1:27: scope.name == '''x'||y'''`);
   });
 
   it("comprehensions are leaves", () => {

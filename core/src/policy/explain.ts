@@ -85,7 +85,8 @@ const trees = new WeakMap<CompiledCondition, Tree>();
 
 /**
  * Calls `visit(i, depth)` for each character of source[lo, hi) outside string
- * literals and comments; depth counts open (), [] and {}. Stops when visit returns true.
+ * literals and comments, and for each literal's opening and closing quote;
+ * depth counts open (), [] and {}. Stops when visit returns true.
  */
 function scan(source: string, span: Span, visit: (i: number, depth: number) => boolean): void {
   let depth = 0;
@@ -94,9 +95,11 @@ function scan(source: string, span: Span, visit: (i: number, depth: number) => b
     if (ch === '"' || ch === "'") {
       const triple = source.startsWith(ch.repeat(3), i);
       const close = triple ? ch.repeat(3) : ch;
+      if (visit(i, depth)) return;
       i += close.length;
       while (i < span.hi && !source.startsWith(close, i)) i += source[i] === "\\" ? 2 : 1;
       i += close.length - 1;
+      if (i < span.hi && visit(i, depth)) return;
       continue;
     }
     if (ch === "/" && source[i + 1] === "/") {
@@ -109,11 +112,18 @@ function scan(source: string, span: Span, visit: (i: number, depth: number) => b
   }
 }
 
+/** Without the whitespace and `//` comments at either end. */
 function trim(source: string, span: Span): Span {
-  let { lo, hi } = span;
-  while (lo < hi && /\s/.test(source[lo] ?? "")) lo++;
-  while (hi > lo && /\s/.test(source[hi - 1] ?? "")) hi--;
-  return { lo, hi };
+  let first: number | undefined;
+  let last = span.lo - 1;
+  scan(source, span, (i) => {
+    if (!/\s/.test(source[i] ?? "")) {
+      first ??= i;
+      last = i;
+    }
+    return false;
+  });
+  return first === undefined ? { lo: span.lo, hi: span.lo } : { lo: first, hi: last + 1 };
 }
 
 /** Trimmed, without parentheses that enclose the whole span. */
