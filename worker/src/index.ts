@@ -4,22 +4,24 @@
  *   GET|POST /token, /auth/token   registry tokens (and refresh tokens)
  *   GET /.well-known/jwks.json     public keys of the registry-token signing keys
  *   GET /certs.pem                 their certificates: the registry's rootcertbundle
- *   GET /healthz                   200 when the settings load; says whether it is production-ready
+ *   GET /healthz                   200 when the settings load; says whether it is production-ready,
+ *                                  and names providers applied with sharedIssuer: unpinned-acknowledged
  */
 import { errorResponse, internalErrorResponse, misconfiguredResponse, SettingError } from "@jwt-registry-auth/protocol";
 import { Hono, type Context } from "hono";
 import type { Env } from "./env.ts";
 import { loadSettings, type Settings } from "./settings.ts";
 import { handleTokenRequest } from "./token/handler.ts";
+import { acknowledgedUnpinnedProviders, acknowledgedUnpinnedWarning } from "./policy/acknowledged-unpinned.ts";
 
 type AppContext = Context<{ Bindings: Env }>;
 
 const app = new Hono<{ Bindings: Env }>();
 
 /** Runs `fn` with the settings, or answers the 500 that names the broken setting (the log line says what is wrong with it). */
-async function withSettings(c: AppContext, fn: (settings: Settings) => Response): Promise<Response> {
+async function withSettings(c: AppContext, fn: (settings: Settings) => Response | Promise<Response>): Promise<Response> {
   try {
-    return fn(await loadSettings(c.env));
+    return await fn(await loadSettings(c.env));
   } catch (error) {
     if (error instanceof SettingError) {
       console.error(JSON.stringify({ event: "settings_error", path: new URL(c.req.url).pathname, setting: error.setting, reason: error.message }));
@@ -47,12 +49,21 @@ app.get("/certs.pem", (c) =>
 );
 
 app.get("/healthz", (c) =>
-  withSettings(c, ({ productionWarnings }) =>
-    Response.json(
-      { ok: true, productionReady: productionWarnings.length === 0, ...(productionWarnings.length > 0 && { warnings: productionWarnings }) },
+  withSettings(c, async ({ productionWarnings }) => {
+    // Providers applied with sharedIssuer: unpinned-acknowledged (a deliberate choice, so productionReady
+    // does not change): named, with a warning. `null` when D1 could not be read for the list.
+    const unpinned = await acknowledgedUnpinnedProviders(c.env.POLICY_DB);
+    const warnings = [...productionWarnings, ...(unpinned !== undefined && unpinned.length > 0 ? [acknowledgedUnpinnedWarning(unpinned)] : [])];
+    return Response.json(
+      {
+        ok: true,
+        productionReady: productionWarnings.length === 0,
+        ...(warnings.length > 0 && { warnings }),
+        ...(unpinned === undefined ? { sharedIssuerUnpinned: null } : unpinned.length > 0 ? { sharedIssuerUnpinned: unpinned } : {}),
+      },
       { headers: { "Cache-Control": "no-store" } },
-    ),
-  ),
+    );
+  }),
 );
 
 app.notFound(() => errorResponse(404, "UNSUPPORTED", "not found", { detail: { reason: "not_found" } }));
