@@ -194,8 +194,10 @@ describe("refusals", () => {
 
   it("refuses with 403 when the authn condition meets a claim of the wrong type", async () => {
     const jwt = await mint(issuer, github("acme", { repository_owner_id: 1234 }));
-    // CEL's == is false across types (double vs string), not an error: refused as a false term.
-    expect(await expectAuthnRefused(await tokenGet(`service=${SERVICE}`, basic("gha", jwt)))).toBe('authn: false at 1:1: claims.repository_owner_id == "1234"');
+    // CEL's == is false across types (double vs string), not an error: a false term, with the claim's type.
+    expect(await expectAuthnRefused(await tokenGet(`service=${SERVICE}`, basic("gha", jwt)))).toBe(
+      'authn: false at 1:1: claims.repository_owner_id == "1234" (claims.repository_owner_id is double, not string)',
+    );
   });
 
   it("answers an unknown provider and a refused workload token alike, so provider names can't be enumerated; the log tells them apart", async () => {

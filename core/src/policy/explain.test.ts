@@ -68,6 +68,18 @@ describe("explainRefusal", () => {
     expect(explain('"dev" in claims.groups', { ...github, groups: "dev" }).reason).toMatch(/error at 1:1: "dev" in claims\.groups: found no matching overload .* \(claims\.groups is string\)$/);
   });
 
+  it("a false comparison across types says the claim's type (CEL's == is false there, not an error)", () => {
+    expect(explain('claims.repository_owner_id == "42"', { ...github, repository_owner_id: 42 }, "authn").reason).toBe(
+      'authn: false at 1:1: claims.repository_owner_id == "42" (claims.repository_owner_id is double, not string)',
+    );
+    expect(explain('claims.repository_owner_id in ["42", "43"]', { ...github, repository_owner_id: 42 }, "authn").reason).toBe(
+      'authn: false at 1:1: claims.repository_owner_id in ["42", "43"] (claims.repository_owner_id is double, not string)',
+    );
+    // Numbers compare across int and double: no type note for a plain false.
+    expect(explain("claims.exp == 1", github, "authn").reason).toBe("authn: false at 1:1: claims.exp == 1");
+    expect(explain('claims.repository_owner_id == "7"', github, "authn").reason).toBe('authn: false at 1:1: claims.repository_owner_id == "7"');
+  });
+
   it("a runtime error refuses, never allows — even where || or ! would have flipped a false", () => {
     // `!` over an error is an error; `false || error` is an error: both refuse.
     for (const source of ['!(claims.tenant == "blue")', 'scope.action == "pull" || claims.tenant == "blue"', 'int(claims.run_number) > 0']) {

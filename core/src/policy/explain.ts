@@ -39,7 +39,7 @@ export interface FailedTerm {
   readonly column: number;
   /** error: CEL's message; not_bool: the type it gave. */
   readonly detail?: string;
-  /** What the error is about, e.g. `claims.environment is missing`, `claims.exp is double`. */
+  /** What the error (or a false comparison across types) is about: `claims.environment is missing`, `claims.exp is double`, `claims.id is double, not string`. */
   readonly input?: string;
 }
 
@@ -277,9 +277,42 @@ function describeInput(tree: Tree, error: { message: string; exprId: bigint | un
   return types.length > 0 ? types.join(", ") : undefined;
 }
 
+const CONSTANT_TYPES: Readonly<Record<string, string>> = { stringValue: "string", int64Value: "int", uint64Value: "uint", doubleValue: "double", boolValue: "bool", nullValue: "null_type" };
+const NUMERIC = new Set(["int", "uint", "double"]);
+
+/**
+ * A false `input == literal` (or `input in [literals]`) whose input is of
+ * another type than every literal: CEL's == is false across types, not an
+ * error, so say so — `claims.repository_owner_id is double, not string`.
+ */
+function typeMismatch(tree: Tree, expr: Expr, bindings: ConditionBindings): string | undefined {
+  const c = call(expr);
+  if (c === undefined || (c.fn !== "_==_" && c.fn !== "@in")) return undefined;
+  const [left, right] = c.args;
+  if (left === undefined || right === undefined) return undefined;
+  const literalTypes = (e: Expr): string[] | undefined => {
+    const kind = e.exprKind;
+    if (kind.case === "constExpr") return [CONSTANT_TYPES[kind.value.constantKind.case ?? ""] ?? "?"];
+    if (c.fn === "@in" && kind.case === "listExpr") return kind.value.elements.flatMap((el) => literalTypes(el) ?? ["?"]);
+    return undefined;
+  };
+  const [input, literals] = c.fn === "@in" ? [left, literalTypes(right)] : literalTypes(right) ? [left, literalTypes(right)] : [right, literalTypes(left)];
+  const path = inputPath(input, INPUTS, new Set());
+  if (path === undefined || literals === undefined || literals.length === 0 || literals.includes("?")) return undefined;
+  const value = evaluate(tree, input, bindings);
+  if (isCelError(value)) return undefined;
+  const actual = celTypeName(value);
+  const comparable = (t: string) => t === actual || (NUMERIC.has(t) && NUMERIC.has(actual));
+  if (literals.some(comparable)) return undefined;
+  return `${formatInputPath(path)} is ${actual}, not ${[...new Set(literals)].join(" or ")}`;
+}
+
 function leaf(tree: Tree, term: Term, result: CelResult, bindings: ConditionBindings): FailedTerm {
   const at = { text: term.text, line: term.line, column: term.column };
-  if (result === false) return { outcome: "false", ...at };
+  if (result === false) {
+    const input = typeMismatch(tree, term.expr, bindings);
+    return { outcome: "false", ...at, ...(input !== undefined && { input }) };
+  }
   if (result === true) return { outcome: "negated_true", ...at };
   if (isCelError(result)) {
     const input = describeInput(tree, result, bindings);
@@ -348,7 +381,7 @@ export function formatFailedTerm(term: FailedTerm): string {
   const at = `at ${term.line}:${term.column}: ${term.text}`;
   switch (term.outcome) {
     case "false":
-      return `false ${at}`;
+      return `false ${at}${term.input === undefined ? "" : ` (${term.input})`}`;
     case "negated_true":
       return `false ${at} (the negated term is true)`;
     case "error":
