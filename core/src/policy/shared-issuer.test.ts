@@ -150,6 +150,13 @@ describe("checkSharedIssuer", () => {
     expect(checkSharedIssuer({ name: "b", issuer, authn: 'claims.workspaceUuid == "{a1b2}"' })).toEqual([]);
   });
 
+  it("a pin to a number still pins, with a warning: these platforms send ids as strings, and no number equals one", () => {
+    for (const authn of ["claims.repository_owner_id == 1234567", 'claims.repository_owner_id in ["1", 2]', 'claims.repository_owner_id == 1 || claims.repository_owner_id == "2"']) {
+      expect(github(authn)).toEqual([{ severity: "warning", at: "authn", offset: 0, message: expect.stringContaining("sends claims.repository_owner_id as a string, which a number never equals") }]);
+    }
+    expect(github('claims.repository_owner_id in ["1", "2"]')).toEqual([]);
+  });
+
   it("an authz pin does not count: authn is what logs in", () => {
     expect(github(undefined)[0]?.severity).toBe("error");
   });

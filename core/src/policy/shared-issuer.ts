@@ -145,6 +145,8 @@ interface Pin {
   readonly claim: string;
   readonly kind: "eq" | "prefix";
   readonly offset?: number;
+  /** Some literal it is compared with is a number: every id claim of these platforms is a string, which no number equals. */
+  readonly numeric?: boolean;
 }
 
 /** What must hold when an expression has the truth value asked for: pins by claim, or NEVER (it can't have that value). */
@@ -167,7 +169,8 @@ function or(parts: readonly Facts[]): Facts {
     const others = rest.map((r) => r.get(k));
     if (others.some((o) => o === undefined)) continue;
     // Pinned on every side; it is an equality pin only if every side's is.
-    out.set(k, others.every((o) => o?.kind === "eq") ? v : { ...v, kind: "prefix" });
+    const numeric = v.numeric === true || others.some((o) => o?.numeric === true);
+    out.set(k, { ...v, kind: others.every((o) => o?.kind === "eq") ? v.kind : "prefix", ...(numeric && { numeric }) });
   }
   return out;
 }
@@ -176,7 +179,12 @@ function isLiteral(expr: Expr | undefined): boolean {
   const kind = expr?.exprKind;
   if (kind?.case !== "constExpr") return false;
   const c = kind.value.constantKind;
-  return (c.case === "stringValue" && c.value !== "") || c.case === "int64Value" || c.case === "uint64Value" || c.case === "doubleValue";
+  return (c.case === "stringValue" && c.value !== "") || isNumber(expr);
+}
+
+function isNumber(expr: Expr | undefined): boolean {
+  const c = expr?.exprKind.case === "constExpr" ? expr.exprKind.value.constantKind.case : undefined;
+  return c === "int64Value" || c === "uint64Value" || c === "doubleValue";
 }
 
 /** `claims.x` or `claims["x"]` (a top-level claim), not shadowed. */
@@ -192,12 +200,12 @@ function comparisonPin(fn: string, target: Expr | undefined, args: readonly Expr
   const [left, right] = args;
   if (fn === "_==_") {
     const claim = isLiteral(right) ? topClaim(left, none) : isLiteral(left) ? topClaim(right, none) : undefined;
-    return claim === undefined ? undefined : { claim, kind: "eq", offset };
+    return claim === undefined ? undefined : { claim, kind: "eq", offset, ...((isNumber(left) || isNumber(right)) && { numeric: true }) };
   }
   if (fn === "@in") {
     const list = right?.exprKind.case === "listExpr" ? right.exprKind.value.elements : undefined;
     const claim = list !== undefined && list.length > 0 && list.every(isLiteral) ? topClaim(left, none) : undefined;
-    return claim === undefined ? undefined : { claim, kind: "eq", offset };
+    return claim === undefined ? undefined : { claim, kind: "eq", offset, ...(list?.some(isNumber) === true && { numeric: true }) };
   }
   if (fn === "startsWith") {
     const [subject, prefix] = target === undefined ? args : [target, args[0]];
@@ -288,7 +296,21 @@ export function checkSharedIssuer(provider: SharedIssuerInput): SharedIssuerFind
   if (required === "never") return unneeded("authn can never be true");
   const pins = required;
   const idPin = shared.idClaims.find((c) => pins.get(c)?.kind === "eq");
-  if (idPin !== undefined) return unneeded(`authn pins ${claimText(idPin)}`);
+  if (idPin !== undefined) {
+    const pin = pins.get(idPin);
+    const numeric: SharedIssuerFinding[] =
+      pin?.numeric === true
+        ? [
+            {
+              severity: "warning",
+              at: "authn",
+              ...(pin.offset !== undefined && { offset: pin.offset }),
+              message: `${who}: ${shared.platform} sends ${claimText(idPin)} as a string, which a number never equals, so this pin lets nobody in; quote the id (${claimText(idPin)} == "1234567")`,
+            },
+          ]
+        : [];
+    return [...numeric, ...unneeded(`authn pins ${claimText(idPin)}`)];
+  }
 
   const [suggested = ""] = shared.idClaims;
   const fix = `pin ${orList(shared.idClaims)} by equality or membership with a literal in a conjunct every path needs, e.g. ${shared.example}`;
