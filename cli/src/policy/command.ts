@@ -43,8 +43,10 @@ Exit status: 0 valid (warnings allowed), 1 errors, 2 usage.`;
 const APPLY_HELP = `Usage: jwt-registry-auth policy apply FILE (--local|--remote) [options]
 
 Validates FILE (nothing is written if it has errors), then replaces every
-provider and bumps the policy version in one transaction. Running token
-servers pick the change up within seconds.
+provider and bumps the policy version in one transaction, which also records
+the version (time, file hash, text, providers) for 'policy history' and
+'policy rollback'. Running token servers pick the change up within seconds.
+Run 'policy diff FILE' first to see what it will change.
 
   --local            the local D1 that 'wrangler dev' reads (migrations are applied if missing)
   --remote           the deployed D1, via 'wrangler d1 execute --remote --file'

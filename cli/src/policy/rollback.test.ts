@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,7 +32,7 @@ function query(persistTo: string, ...statements: string[]): Promise<unknown[][]>
 
 /** The live state: version, providers (name, id, config), and the history's versions. */
 async function state(persistTo: string) {
-  const [version, providers = [], history] = await query(
+  const [version, providers = [], history = []] = await query(
     persistTo,
     "SELECT version FROM policy_version",
     "SELECT name, provider_id, config FROM providers ORDER BY name",
@@ -146,5 +146,62 @@ describe("policy history and rollback on local D1", () => {
 
   it("reads the remote store with wrangler d1 execute --remote --json --command", () => {
     expect(wranglerQueryArgs("SELECT 1", { database: "DB", wranglerConfig: "w.toml" })).toEqual([WRANGLER_BIN, "d1", "execute", "DB", "--remote", "--json", "--command", "SELECT 1", "--config", "w.toml"]);
+  });
+});
+
+describe("a rollback process killed midway", () => {
+  it("leaves D1 on the old version or the new one, never a mix", { timeout: 180_000 }, async () => {
+    const persistTo = join(dir, "kill-state");
+    const local = ["--local", "--config", wranglerConfig, "--persist-to", persistTo];
+    // Versions that differ in every provider, so a mix would show.
+    const files = [write("kill-1.yaml", `providers:\n${provider("a1")}${provider("a2")}${provider("a3")}`), write("kill-2.yaml", `providers:\n${provider("b1")}${provider("b2")}`)];
+    for (const file of files) expect((await cli("apply", file, ...local)).code).toBe(0);
+    const sets: Record<string, string[]> = { 1: ["a1", "a2", "a3"], 2: ["b1", "b2"] };
+    const bin = fileURLToPath(new URL("../../bin/jwt-registry-auth.js", import.meta.url));
+
+    /** Runs `policy rollback VERSION` as its own process group; kills the group (node and workerd) after `killAfter` ms. */
+    function rollbackProcess(version: number, killAfter?: number): Promise<{ ms: number; killed: boolean }> {
+      const started = Date.now();
+      const child = spawn(process.execPath, [bin, "policy", "rollback", String(version), ...local], { cwd: root, detached: true, stdio: "ignore", env: { ...process.env, ...QUIET_ENV } });
+      const timer = killAfter === undefined ? undefined : setTimeout(() => process.kill(-(child.pid as number), "SIGKILL"), killAfter);
+      return new Promise((done) =>
+        child.on("exit", (_code, signal) => {
+          clearTimeout(timer);
+          // Whatever survived the parent (workerd) goes too.
+          try {
+            process.kill(-(child.pid as number), "SIGKILL");
+          } catch {
+            // The group is gone.
+          }
+          done({ ms: Date.now() - started, killed: signal === "SIGKILL" });
+        }),
+      );
+    }
+
+    /** The live version's providers are exactly those of the version it records as restored (or applied). */
+    async function consistent(): Promise<{ version: number; restored: number }> {
+      const s = await state(persistTo);
+      const last = s.history.at(-1) as { version: number; rollback_of: number | null };
+      expect(last.version).toBe(s.version);
+      const restored = last.rollback_of ?? last.version;
+      expect(s.providers.map((p) => (p as { name: string }).name)).toEqual(sets[restored]);
+      return { version: s.version as number, restored };
+    }
+
+    const { ms } = await rollbackProcess(1);
+    let before = await consistent();
+    expect(before.restored).toBe(1);
+    const outcomes: string[] = [];
+    for (const fraction of [0.5, 0.85, 0.92, 0.96, 0.99, 1.02]) {
+      const target = before.restored === 1 ? 2 : 1;
+      const { killed } = await rollbackProcess(target, Math.round(ms * fraction));
+      const after = await consistent();
+      // Killed before its commit: the old version, unchanged. After it: the new one, recorded once.
+      if (after.version === before.version) expect(after.restored).toBe(before.restored);
+      else expect(after).toEqual({ version: before.version + 1, restored: target });
+      outcomes.push(`${fraction}: ${killed ? "killed" : "finished"}, ${after.version === before.version ? "old" : "new"}`);
+      before = after;
+    }
+    console.log(`rollback took ${ms} ms unkilled; ${outcomes.join("; ")}`);
   });
 });
