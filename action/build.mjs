@@ -1,9 +1,11 @@
 // Bundles the Action into dist/: one self-contained ES module per step, run by
-// the runner with plain `node` and nothing installed.
+// the runner with plain `node` and nothing installed, and the credential helper
+// (dist/docker-credential-jwt-registry-auth, `#!/usr/bin/env node`, mode 0755)
+// that `credential-helper: true` installs for later steps.
 //   node build.mjs          writes dist/
 //   node build.mjs --check  exits 1 if dist/ differs from a fresh build (CI)
 import { build } from "esbuild";
-import { readFileSync, readdirSync } from "node:fs";
+import { chmodSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import console from "node:console";
 import process from "node:process";
@@ -13,7 +15,9 @@ const root = fileURLToPath(new URL(".", import.meta.url));
 const outdir = join(root, "dist");
 const check = process.argv.includes("--check");
 
-const result = await build({
+const HELPER = join(outdir, "docker-credential-jwt-registry-auth");
+
+const action = await build({
   absWorkingDir: root,
   entryPoints: { main: "src/main.ts", post: "src/post.ts" },
   outdir,
@@ -28,8 +32,24 @@ const result = await build({
   write: !check,
 });
 
+// The same bundle as credential-helper/build.mjs makes, under the name clients run.
+const helper = await build({
+  absWorkingDir: join(root, "..", "credential-helper"),
+  entryPoints: ["src/bin.ts"],
+  outfile: HELPER,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  banner: { js: "#!/usr/bin/env node" },
+  legalComments: "none",
+  logLevel: "warning",
+  write: !check,
+});
+if (!check) chmodSync(HELPER, 0o755);
+
 if (check) {
-  const expected = new Map(result.outputFiles.map((file) => [file.path, file.text]));
+  const expected = new Map([...action.outputFiles, ...helper.outputFiles].map((file) => [file.path, file.text]));
   let committed = [];
   try {
     committed = readdirSync(outdir).map((name) => join(outdir, name));
@@ -48,6 +68,11 @@ if (check) {
     if (current !== text) problems.push(`stale ${path}`);
   }
   for (const path of committed) if (!expected.has(path)) problems.push(`unexpected ${path}`);
+  try {
+    if ((statSync(HELPER).mode & 0o777) !== 0o755) problems.push(`${HELPER} is not mode 0755`);
+  } catch {
+    // reported missing above
+  }
   if (problems.length > 0) {
     console.error(`dist/ differs from a fresh build (run \`npm run build -w action\` and commit dist/):\n  ${problems.join("\n  ")}`);
     process.exit(1);

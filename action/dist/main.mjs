@@ -1,5 +1,11 @@
 // src/main.ts
 import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+
+// src/helper.ts
+import { chmodSync, copyFileSync, mkdirSync as mkdirSync2, mkdtempSync, readFileSync as readFileSync2, rmSync as rmSync2 } from "node:fs";
+import { tmpdir } from "node:os";
+import { join as join2 } from "node:path";
 
 // ../client/src/docker-config.ts
 import { createHash, randomBytes } from "node:crypto";
@@ -86,6 +92,80 @@ function addLogin(path, host, entry) {
   const shadowedBy = credentialHelperFor(config, host);
   return { replaced, ...shadowedBy !== void 0 && { shadowedBy } };
 }
+function containersAuthPath(env, home = homedir()) {
+  if (env["REGISTRY_AUTH_FILE"]) return env["REGISTRY_AUTH_FILE"];
+  if (env["XDG_RUNTIME_DIR"]) return join(env["XDG_RUNTIME_DIR"], "containers", "auth.json");
+  return join(home, ".config", "containers", "auth.json");
+}
+function credentialHelperFiles(env, home = homedir()) {
+  return [.../* @__PURE__ */ new Set([dockerConfigPath(env, home), containersAuthPath(env, home)])];
+}
+var CREDENTIAL_HELPER_NAME = "jwt-registry-auth";
+function addCredentialHelper(path, host, helper = CREDENTIAL_HELPER_NAME) {
+  const config = readDockerConfig(path);
+  const helpers = config["credHelpers"] ?? {};
+  if (!isObject(helpers)) throw new DockerConfigError(`${path}: "credHelpers" must be an object; fix or remove it, it was not modified`);
+  const before = helpers[host];
+  if (before === helper) return { unchanged: true };
+  writeDockerConfig(path, { ...config, credHelpers: { ...helpers, [host]: helper } });
+  return { unchanged: false, ...typeof before === "string" && { replaced: before } };
+}
+
+// src/helper.ts
+var HELPER_BIN = `docker-credential-${CREDENTIAL_HELPER_NAME}`;
+var HELPER_CONFIG_VARIABLE = "JWT_REGISTRY_AUTH_HELPER_CONFIG";
+var isObject2 = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
+function readHelperConfig(path) {
+  let parsed;
+  try {
+    parsed = JSON.parse(readFileSync2(path, "utf8"));
+  } catch (error) {
+    throw new Error(`cannot read the helper config ${path} named by ${HELPER_CONFIG_VARIABLE}: ${error.message}`);
+  }
+  if (!isObject2(parsed) || parsed["registries"] !== void 0 && !isObject2(parsed["registries"])) {
+    throw new Error(`the helper config ${path} named by ${HELPER_CONFIG_VARIABLE} must be an object with "registries"; it was not modified`);
+  }
+  return parsed;
+}
+function installHelper(options, runner2) {
+  const { env, host } = options;
+  const registry = {
+    provider: options.provider,
+    token: { github: { audience: options.audience } },
+    // As this step resolved them: later steps need not ask the registry again, and get the same service the login was proven for.
+    tokenServer: options.endpoint.realm.href,
+    service: options.endpoint.service
+  };
+  const earlier = env[HELPER_CONFIG_VARIABLE];
+  let dir;
+  let configPath;
+  let config;
+  if (earlier !== void 0 && earlier !== "") {
+    configPath = earlier;
+    const existing = readHelperConfig(configPath);
+    config = { ...existing, registries: { ...existing["registries"], [host]: registry } };
+  } else {
+    dir = mkdtempSync(join2(env["RUNNER_TEMP"] || tmpdir(), "jwt-registry-auth-"));
+    configPath = join2(dir, "helper.json");
+    config = { registries: { [host]: registry }, cacheDir: join2(dir, "cache") };
+    const binDir = join2(dir, "bin");
+    mkdirSync2(binDir, { mode: 448 });
+    const bin = join2(binDir, HELPER_BIN);
+    copyFileSync(options.bundle, bin);
+    chmodSync(bin, 493);
+    runner2.addPath(binDir);
+    runner2.exportVariable(HELPER_CONFIG_VARIABLE, configPath);
+  }
+  writeDockerConfig(configPath, config);
+  const files = [];
+  for (const path of credentialHelperFiles(env, options.home)) {
+    const result = addCredentialHelper(path, host);
+    if (result.replaced !== void 0) runner2.warning(`Replaced credHelpers["${host}"] = ${result.replaced} in ${path}; the post step puts it back`);
+    if (!result.unchanged) files.push({ path, ...result.replaced !== void 0 && { previous: result.replaced } });
+  }
+  runner2.info(`Installed ${HELPER_BIN}${dir !== void 0 ? ` in ${join2(dir, "bin")} (on PATH for later steps)` : ""}; ${configPath} serves ${host} with provider ${options.provider}, GitHub OIDC tokens for audience ${options.audience}, token server ${registry.tokenServer} (service ${registry.service}); credHelpers["${host}"] = ${CREDENTIAL_HELPER_NAME} in ${credentialHelperFiles(env, options.home).join(" and ")}`);
+  return { host, ...dir !== void 0 && { dir }, configPath, files };
+}
 
 // ../client/src/registry-address.ts
 var AddressError = class extends Error {
@@ -133,10 +213,13 @@ function fileCommandBlock(name, value, delimiter = `ghadelimiter_${randomUUID()}
   return `${name}<<${delimiter}${EOL}${value}${EOL}${delimiter}${EOL}`;
 }
 function githubRunner(env, write = (line) => process.stdout.write(line + EOL)) {
-  const appendTo = (variable, name, value) => {
+  const fileOf = (variable) => {
     const file = env[variable];
     if (!file) throw new Error(`${variable} is not set: this must run as a GitHub Actions step`);
-    appendFileSync(file, fileCommandBlock(name, value), { encoding: "utf8" });
+    return file;
+  };
+  const appendTo = (variable, name, value) => {
+    appendFileSync(fileOf(variable), fileCommandBlock(name, value), { encoding: "utf8" });
   };
   return {
     info: (message) => write(message),
@@ -146,7 +229,12 @@ function githubRunner(env, write = (line) => process.stdout.write(line + EOL)) {
       for (const line of secret.split(/\r?\n/)) if (line.trim() !== "") write(`::add-mask::${escapeCommandData(line)}`);
     },
     setOutput: (name, value) => appendTo("GITHUB_OUTPUT", name, value),
-    saveState: (name, value) => appendTo("GITHUB_STATE", name, value)
+    saveState: (name, value) => appendTo("GITHUB_STATE", name, value),
+    exportVariable: (name, value) => appendTo("GITHUB_ENV", name, value),
+    addPath: (dir) => {
+      if (/[\r\n]/.test(dir)) throw new Error(`refusing to add ${JSON.stringify(dir)} to PATH: it contains a line break`);
+      appendFileSync(fileOf("GITHUB_PATH"), `${dir}${EOL}`, { encoding: "utf8" });
+    }
   };
 }
 
@@ -201,10 +289,16 @@ function parseInputs(env) {
   const tokenServer = parseTokenServer(getInput(env, "token-server"));
   const service = getInput(env, "service");
   if (CONTROL2.test(service) || /\s/.test(service)) throw new InputError("input service must not contain whitespace or control characters");
-  const refresh = parseRefresh(getInput(env, "refresh"));
+  let refresh = parseRefresh(getInput(env, "refresh"));
   const logoutInput = getInput(env, "logout");
   const logout = logoutInput === "" ? true : parseBoolean("logout", logoutInput);
-  return { registry, provider, audience, ...tokenServer && { tokenServer }, ...service !== "" && { service }, refresh, logout };
+  const helperInput = getInput(env, "credential-helper");
+  const credentialHelper = helperInput === "" ? false : parseBoolean("credential-helper", helperInput);
+  if (credentialHelper) {
+    if (refresh === "off") throw new InputError("inputs credential-helper: true and refresh: false contradict each other: the credential helper hands out refresh tokens; drop one of them");
+    refresh = "required";
+  }
+  return { registry, provider, audience, ...tokenServer && { tokenServer }, ...service !== "" && { service }, refresh, logout, credentialHelper };
 }
 
 // ../client/src/jwt.ts
@@ -310,7 +404,9 @@ var STATE = {
   registry: "registry",
   /** SHA-256 of the entry main wrote: post removes the entry only if it is still that one. */
   fingerprint: "fingerprint",
-  logout: "logout"
+  logout: "logout",
+  /** credential-helper: true — what to undo, as JSON (helper.ts HelperState). */
+  helper: "helper"
 };
 
 // ../protocol/src/www-authenticate.ts
@@ -642,6 +738,7 @@ async function login(env, runner2, deps = {}) {
   }
   runner2.mask(entry.auth);
   await prove(discovery, stored, runner2, deps);
+  if (inputs.credentialHelper) return useHelper(env, inputs, discovery, runner2, deps);
   const configPath = dockerConfigPath(env, deps.home);
   if (inputs.logout) {
     runner2.saveState(STATE.config, configPath);
@@ -661,6 +758,22 @@ async function login(env, runner2, deps = {}) {
   runner2.info(`Logged in to ${inputs.registry.host} as ${inputs.provider} with ${how}, ${describeExpiry(expiresAt)}; wrote ${configPath}${elapsed}`);
   return { host: inputs.registry.host, configPath, credential, ...expiresAt && { expiresAt } };
 }
+function useHelper(env, inputs, discovery, runner2, deps) {
+  if (!discovery.found) throw new Error("unreachable: the credential helper without a token server");
+  if (deps.helperBundle === void 0) throw new Error("the credential helper bundle is missing: dist/ must hold docker-credential-jwt-registry-auth beside main.mjs");
+  const configPath = dockerConfigPath(env, deps.home);
+  const helper = installHelper(
+    { host: inputs.registry.host, provider: inputs.provider, audience: inputs.audience, endpoint: discovery.endpoint, bundle: deps.helperBundle, env, ...deps.home !== void 0 && { home: deps.home } },
+    runner2
+  );
+  if (inputs.logout) runner2.saveState(STATE.helper, JSON.stringify(helper));
+  else runner2.saveState(STATE.logout, "false");
+  runner2.setOutput("registry", inputs.registry.host);
+  runner2.setOutput("expires-at", "");
+  const elapsed = deps.elapsedMs ? ` in ${Math.round(deps.elapsedMs())} ms` : "";
+  runner2.info(`Logged in to ${inputs.registry.host} as ${inputs.provider} through the credential helper: later steps get fresh credentials for as long as the job runs${elapsed}`);
+  return { host: inputs.registry.host, configPath, credential: "credential-helper" };
+}
 
 // src/step.ts
 async function runStep(runner2, body) {
@@ -674,4 +787,4 @@ async function runStep(runner2, body) {
 
 // src/main.ts
 var runner = githubRunner(process.env);
-await runStep(runner, () => login(process.env, runner, { elapsedMs: () => performance.now() }));
+await runStep(runner, () => login(process.env, runner, { elapsedMs: () => performance.now(), helperBundle: fileURLToPath(new URL(HELPER_BIN, import.meta.url)) }));

@@ -67,6 +67,18 @@ function removeLogin(path, host, fingerprint) {
   writeDockerConfig(path, { ...config, auths: rest });
   return "removed";
 }
+var CREDENTIAL_HELPER_NAME = "jwt-registry-auth";
+function removeCredentialHelper(path, host, previous, helper = CREDENTIAL_HELPER_NAME) {
+  const config = readDockerConfig(path);
+  const helpers = config["credHelpers"];
+  if (!isObject(helpers) || helpers[host] === void 0) return "absent";
+  if (helpers[host] !== helper) return "changed";
+  const { [host]: _removed, ...rest } = helpers;
+  const credHelpers = previous !== void 0 ? { ...rest, [host]: previous } : rest;
+  const { credHelpers: _old, ...others } = config;
+  writeDockerConfig(path, Object.keys(credHelpers).length > 0 ? { ...others, credHelpers } : others);
+  return "removed";
+}
 
 // src/runner.ts
 import { appendFileSync } from "node:fs";
@@ -85,10 +97,13 @@ function fileCommandBlock(name, value, delimiter = `ghadelimiter_${randomUUID()}
   return `${name}<<${delimiter}${EOL}${value}${EOL}${delimiter}${EOL}`;
 }
 function githubRunner(env, write = (line) => process.stdout.write(line + EOL)) {
-  const appendTo = (variable, name, value) => {
+  const fileOf = (variable) => {
     const file = env[variable];
     if (!file) throw new Error(`${variable} is not set: this must run as a GitHub Actions step`);
-    appendFileSync(file, fileCommandBlock(name, value), { encoding: "utf8" });
+    return file;
+  };
+  const appendTo = (variable, name, value) => {
+    appendFileSync(fileOf(variable), fileCommandBlock(name, value), { encoding: "utf8" });
   };
   return {
     info: (message) => write(message),
@@ -98,7 +113,12 @@ function githubRunner(env, write = (line) => process.stdout.write(line + EOL)) {
       for (const line of secret.split(/\r?\n/)) if (line.trim() !== "") write(`::add-mask::${escapeCommandData(line)}`);
     },
     setOutput: (name, value) => appendTo("GITHUB_OUTPUT", name, value),
-    saveState: (name, value) => appendTo("GITHUB_STATE", name, value)
+    saveState: (name, value) => appendTo("GITHUB_STATE", name, value),
+    exportVariable: (name, value) => appendTo("GITHUB_ENV", name, value),
+    addPath: (dir) => {
+      if (/[\r\n]/.test(dir)) throw new Error(`refusing to add ${JSON.stringify(dir)} to PATH: it contains a line break`);
+      appendFileSync(fileOf("GITHUB_PATH"), `${dir}${EOL}`, { encoding: "utf8" });
+    }
   };
 }
 
@@ -108,13 +128,72 @@ var STATE = {
   registry: "registry",
   /** SHA-256 of the entry main wrote: post removes the entry only if it is still that one. */
   fingerprint: "fingerprint",
-  logout: "logout"
+  logout: "logout",
+  /** credential-helper: true — what to undo, as JSON (helper.ts HelperState). */
+  helper: "helper"
 };
+
+// src/helper.ts
+import { chmodSync, copyFileSync, mkdirSync as mkdirSync2, mkdtempSync, readFileSync as readFileSync2, rmSync as rmSync2 } from "node:fs";
+var HELPER_BIN = `docker-credential-${CREDENTIAL_HELPER_NAME}`;
+var HELPER_CONFIG_VARIABLE = "JWT_REGISTRY_AUTH_HELPER_CONFIG";
+var isObject2 = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
+function readHelperConfig(path) {
+  let parsed;
+  try {
+    parsed = JSON.parse(readFileSync2(path, "utf8"));
+  } catch (error) {
+    throw new Error(`cannot read the helper config ${path} named by ${HELPER_CONFIG_VARIABLE}: ${error.message}`);
+  }
+  if (!isObject2(parsed) || parsed["registries"] !== void 0 && !isObject2(parsed["registries"])) {
+    throw new Error(`the helper config ${path} named by ${HELPER_CONFIG_VARIABLE} must be an object with "registries"; it was not modified`);
+  }
+  return parsed;
+}
+function uninstallHelper(state, runner2) {
+  const { host } = state;
+  for (const file of state.files) {
+    switch (removeCredentialHelper(file.path, host, file.previous)) {
+      case "removed":
+        runner2.info(`Removed credHelpers["${host}"] from ${file.path}${file.previous !== void 0 ? ` (restored ${file.previous})` : ""}`);
+        break;
+      case "absent":
+        runner2.info(`Nothing to remove: ${file.path} has no credHelpers entry for ${host} any more`);
+        break;
+      case "changed":
+        runner2.warning(`Left credHelpers["${host}"] in ${file.path} alone: it names another helper since this Action set it`);
+        break;
+    }
+  }
+  if (state.dir !== void 0) {
+    rmSync2(state.dir, { recursive: true, force: true });
+    runner2.info(`Removed ${state.dir} (the helper, its config and its cached refresh tokens)`);
+    return;
+  }
+  try {
+    const config = readHelperConfig(state.configPath);
+    const { [host]: _ours, ...rest } = config["registries"] ?? {};
+    writeDockerConfig(state.configPath, { ...config, registries: rest });
+    runner2.info(`Removed ${host} from ${state.configPath}`);
+  } catch {
+    runner2.info(`Nothing to remove from ${state.configPath}: it is gone (an earlier step's post removed it)`);
+  }
+}
+function parseHelperState(text) {
+  if (text === "") return void 0;
+  const value = JSON.parse(text);
+  return value;
+}
 
 // src/logout.ts
 function logout(env, runner2) {
   if (getState(env, STATE.logout) === "false") {
     runner2.info("logout is false: leaving the registry login in place");
+    return;
+  }
+  const helper = parseHelperState(getState(env, STATE.helper));
+  if (helper !== void 0) {
+    uninstallHelper(helper, runner2);
     return;
   }
   const configPath = getState(env, STATE.config);

@@ -54,7 +54,14 @@ describe("parseInputs", () => {
       audience: "registry.example.com:5000",
       refresh: "auto",
       logout: true,
+      credentialHelper: false,
     });
+  });
+
+  it("credential-helper true requires refresh tokens (auto and true both mean required)", () => {
+    expect(parseInputs(env({ registry: "r.example", provider: "p", "credential-helper": "true" }))).toMatchObject({ credentialHelper: true, refresh: "required" });
+    expect(parseInputs(env({ registry: "r.example", provider: "p", "credential-helper": "true", refresh: "true" }))).toMatchObject({ credentialHelper: true, refresh: "required" });
+    expect(parseInputs(env({ registry: "r.example", provider: "p", "credential-helper": "false" }))).toMatchObject({ credentialHelper: false, refresh: "auto" });
   });
 
   it("reads every input, trimmed, with the runner's variable names (hyphens kept)", () => {
@@ -96,6 +103,8 @@ describe("parseInputs", () => {
     [{ registry: "r.example", provider: "git:hub" }, /must not contain ':'/],
     [{ registry: "r.example", provider: "p", refresh: "yes" }, /input refresh: expected true or false, got "yes"/],
     [{ registry: "r.example", provider: "p", logout: "1" }, /input logout: expected true or false/],
+    [{ registry: "r.example", provider: "p", "credential-helper": "yes" }, /input credential-helper: expected true or false/],
+    [{ registry: "r.example", provider: "p", "credential-helper": "true", refresh: "false" }, /inputs credential-helper: true and refresh: false contradict/],
     [{ registry: "r.example", provider: "p", "token-server": "auth.example.com" }, /input token-server: "auth.example.com" is not a URL/],
     [{ registry: "r.example", provider: "p", service: "two words" }, /input service must not contain whitespace/],
     [{ provider: "p" }, /input registry is required/],

@@ -21,6 +21,8 @@ export interface ActionInputs {
   readonly service?: string;
   readonly refresh: RefreshMode;
   readonly logout: boolean;
+  /** Install and configure docker-credential-jwt-registry-auth instead of writing a static identitytoken. */
+  readonly credentialHelper: boolean;
 }
 
 export class InputError extends Error {
@@ -88,8 +90,15 @@ export function parseInputs(env: Env): ActionInputs {
   const service = getInput(env, "service");
   // It goes into a query string and a form field; no registry's service name has whitespace.
   if (CONTROL.test(service) || /\s/.test(service)) throw new InputError("input service must not contain whitespace or control characters");
-  const refresh = parseRefresh(getInput(env, "refresh"));
+  let refresh = parseRefresh(getInput(env, "refresh"));
   const logoutInput = getInput(env, "logout");
   const logout = logoutInput === "" ? true : parseBoolean("logout", logoutInput);
-  return { registry, provider, audience, ...(tokenServer && { tokenServer }), ...(service !== "" && { service }), refresh, logout };
+  const helperInput = getInput(env, "credential-helper");
+  const credentialHelper = helperInput === "" ? false : parseBoolean("credential-helper", helperInput);
+  if (credentialHelper) {
+    // The helper trades the job's OIDC token for refresh tokens: without a token server that gives them it has nothing to hand docker.
+    if (refresh === "off") throw new InputError("inputs credential-helper: true and refresh: false contradict each other: the credential helper hands out refresh tokens; drop one of them");
+    refresh = "required";
+  }
+  return { registry, provider, audience, ...(tokenServer && { tokenServer }), ...(service !== "" && { service }), refresh, logout, credentialHelper };
 }

@@ -12,6 +12,7 @@ import { expiryOf, sha256Hex, unverifiedClaims } from "@jwt-registry-auth/client
 import { requestActionsIdToken } from "@jwt-registry-auth/client/actions-oidc";
 import type { Env, Runner } from "./runner.ts";
 import { STATE } from "./state.ts";
+import { installHelper } from "./helper.ts";
 import { LoginRefusedError, proveLogin } from "@jwt-registry-auth/client/registry";
 import { discoverTokenEndpoint, fetchRefreshToken, fetchRegistryToken, TokenServerError, type Discovery, type RefreshTokenGrant, type StoredCredential } from "@jwt-registry-auth/client/token-server";
 
@@ -25,12 +26,14 @@ export interface LoginDeps {
   readonly home?: string;
   /** Milliseconds since the step started, for the timing line. */
   readonly elapsedMs?: () => number;
+  /** The helper bundle `credential-helper: true` installs: dist/docker-credential-jwt-registry-auth beside main.mjs. */
+  readonly helperBundle?: string;
 }
 
 export interface LoginOutcome {
   readonly host: string;
   readonly configPath: string;
-  readonly credential: "identitytoken" | "password";
+  readonly credential: "identitytoken" | "password" | "credential-helper";
   readonly expiresAt?: Date;
 }
 
@@ -130,6 +133,8 @@ export async function login(env: Env, runner: Runner, deps: LoginDeps = {}): Pro
   // Nothing is written, not even state, until the registry has accepted the credential.
   await prove(discovery, stored, runner, deps);
 
+  if (inputs.credentialHelper) return useHelper(env, inputs, discovery, runner, deps);
+
   const configPath = dockerConfigPath(env, deps.home);
   // State first: if writing fails halfway, post finds nothing of ours and leaves the file alone.
   if (inputs.logout) {
@@ -150,4 +155,24 @@ export async function login(env: Env, runner: Runner, deps: LoginDeps = {}): Pro
   const elapsed = deps.elapsedMs ? ` in ${Math.round(deps.elapsedMs())} ms` : "";
   runner.info(`Logged in to ${inputs.registry.host} as ${inputs.provider} with ${how}, ${describeExpiry(expiresAt)}; wrote ${configPath}${elapsed}`);
   return { host: inputs.registry.host, configPath, credential, ...(expiresAt && { expiresAt }) };
+}
+
+/** `credential-helper: true`, after the proof: the helper, not a static entry, answers for the registry in later steps. */
+function useHelper(env: Env, inputs: ActionInputs, discovery: Discovery, runner: Runner, deps: LoginDeps): LoginOutcome {
+  // refresh is required with the helper, so a token server was found and gave a refresh token.
+  if (!discovery.found) throw new Error("unreachable: the credential helper without a token server");
+  if (deps.helperBundle === undefined) throw new Error("the credential helper bundle is missing: dist/ must hold docker-credential-jwt-registry-auth beside main.mjs");
+  const configPath = dockerConfigPath(env, deps.home);
+  const helper = installHelper(
+    { host: inputs.registry.host, provider: inputs.provider, audience: inputs.audience, endpoint: discovery.endpoint, bundle: deps.helperBundle, env, ...(deps.home !== undefined && { home: deps.home }) },
+    runner,
+  );
+  if (inputs.logout) runner.saveState(STATE.helper, JSON.stringify(helper));
+  else runner.saveState(STATE.logout, "false");
+  runner.setOutput("registry", inputs.registry.host);
+  // The helper mints a new refresh token whenever its cached one nears expiry: the login has no end within the job.
+  runner.setOutput("expires-at", "");
+  const elapsed = deps.elapsedMs ? ` in ${Math.round(deps.elapsedMs())} ms` : "";
+  runner.info(`Logged in to ${inputs.registry.host} as ${inputs.provider} through the credential helper: later steps get fresh credentials for as long as the job runs${elapsed}`);
+  return { host: inputs.registry.host, configPath, credential: "credential-helper" };
 }

@@ -5,10 +5,16 @@
 import { removeLogin } from "@jwt-registry-auth/client/docker-config";
 import { getState, type Env, type Runner } from "./runner.ts";
 import { STATE } from "./state.ts";
+import { parseHelperState, uninstallHelper } from "./helper.ts";
 
 export function logout(env: Env, runner: Runner): void {
   if (getState(env, STATE.logout) === "false") {
     runner.info("logout is false: leaving the registry login in place");
+    return;
+  }
+  const helper = parseHelperState(getState(env, STATE.helper));
+  if (helper !== undefined) {
+    uninstallHelper(helper, runner);
     return;
   }
   const configPath = getState(env, STATE.config);

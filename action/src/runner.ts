@@ -3,7 +3,9 @@
  * and stable, so it is spoken directly instead of bundling `@actions/core`:
  * inputs arrive as `INPUT_<NAME>` variables, outputs and state are appended to
  * the files named by `GITHUB_OUTPUT` / `GITHUB_STATE` as `name<<DELIM` blocks
- * (state comes back to the post step as `STATE_<name>`), and masking, warnings
+ * (state comes back to the post step as `STATE_<name>`), variables for later
+ * steps to `GITHUB_ENV` the same way, directories for later steps' `PATH` to
+ * `GITHUB_PATH` one per line, and masking, warnings
  * and errors are `::command::` lines on stdout.
  */
 import { appendFileSync } from "node:fs";
@@ -47,13 +49,20 @@ export interface Runner {
   mask(secret: string): void;
   setOutput(name: string, value: string): void;
   saveState(name: string, value: string): void;
+  /** Sets an environment variable for the job's later steps (not this one). */
+  exportVariable(name: string, value: string): void;
+  /** Prepends a directory to `PATH` for the job's later steps. */
+  addPath(dir: string): void;
 }
 
 export function githubRunner(env: Env, write: (line: string) => void = (line) => process.stdout.write(line + EOL)): Runner {
-  const appendTo = (variable: "GITHUB_OUTPUT" | "GITHUB_STATE", name: string, value: string): void => {
+  const fileOf = (variable: string): string => {
     const file = env[variable];
     if (!file) throw new Error(`${variable} is not set: this must run as a GitHub Actions step`);
-    appendFileSync(file, fileCommandBlock(name, value), { encoding: "utf8" });
+    return file;
+  };
+  const appendTo = (variable: "GITHUB_OUTPUT" | "GITHUB_STATE" | "GITHUB_ENV", name: string, value: string): void => {
+    appendFileSync(fileOf(variable), fileCommandBlock(name, value), { encoding: "utf8" });
   };
   return {
     info: (message) => write(message),
@@ -65,6 +74,11 @@ export function githubRunner(env: Env, write: (line: string) => void = (line) =>
     },
     setOutput: (name, value) => appendTo("GITHUB_OUTPUT", name, value),
     saveState: (name, value) => appendTo("GITHUB_STATE", name, value),
+    exportVariable: (name, value) => appendTo("GITHUB_ENV", name, value),
+    addPath: (dir) => {
+      if (/[\r\n]/.test(dir)) throw new Error(`refusing to add ${JSON.stringify(dir)} to PATH: it contains a line break`);
+      appendFileSync(fileOf("GITHUB_PATH"), `${dir}${EOL}`, { encoding: "utf8" });
+    },
   };
 }
 

@@ -5,4 +5,6 @@ export const STATE = {
   /** SHA-256 of the entry main wrote: post removes the entry only if it is still that one. */
   fingerprint: "fingerprint",
   logout: "logout",
+  /** credential-helper: true — what to undo, as JSON (helper.ts HelperState). */
+  helper: "helper",
 } as const;

@@ -4,9 +4,9 @@
  * with no node_modules anywhere above it.
  */
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startOidcIssuer, type OidcIssuer } from "@jwt-registry-auth/testkit/oidc-issuer";
@@ -14,6 +14,7 @@ import { parse as parseYaml } from "yaml";
 import { startActionsOidcEndpoint, type ActionsOidcEndpoint } from "@jwt-registry-auth/client/test/actions-oidc-endpoint";
 import { startFakeRegistry, startFakeTokenServer, type FakeRegistry, type FakeTokenServer } from "@jwt-registry-auth/client/test/fake-registry";
 import { DIST_DIR, runStep } from "./github-runner.ts";
+import { HELPER_BIN, HELPER_CONFIG_VARIABLE } from "../src/helper.ts";
 
 const ACTION_DIR = join(DIST_DIR, "..");
 
@@ -26,7 +27,7 @@ describe("dist/", () => {
   it("is what action.yml runs, with node24, main and post", () => {
     const action = parseYaml(readFileSync(join(ACTION_DIR, "action.yml"), "utf8")) as { runs: Record<string, string>; inputs: Record<string, unknown> };
     expect(action.runs).toEqual({ using: "node24", main: "dist/main.mjs", post: "dist/post.mjs" });
-    expect(Object.keys(action.inputs)).toEqual(["registry", "provider", "username", "audience", "token-server", "service", "refresh", "logout"]);
+    expect(Object.keys(action.inputs)).toEqual(["registry", "provider", "username", "audience", "token-server", "service", "refresh", "logout", "credential-helper"]);
   });
 });
 
@@ -43,7 +44,7 @@ describe("the bundle run as GitHub runs it", () => {
     oidc = await startActionsOidcEndpoint(issuer);
     // Outside the repository: nothing to resolve imports from but the bundle itself.
     bundle = mkdtempSync(join(tmpdir(), "action-bundle-"));
-    for (const file of ["main.mjs", "post.mjs"]) copyFileSync(join(DIST_DIR, file), join(bundle, file));
+    for (const file of ["main.mjs", "post.mjs", HELPER_BIN]) copyFileSync(join(DIST_DIR, file), join(bundle, file));
   });
   afterAll(async () => {
     await oidc.close();
@@ -100,6 +101,43 @@ describe("the bundle run as GitHub runs it", () => {
     expect(tokenServer.requests.map((r) => `${r.method} ${r.url.searchParams.get("service") ?? new URLSearchParams(r.body).get("service")}`)).toEqual(["GET svc.example", "POST svc.example"]);
     // The registry token of the proof is masked too (the offline GET's own token is never read).
     expect(main.masks).toEqual(expect.arrayContaining([refreshToken, [...tokenServer.issued.keys()].at(-1)]));
+  });
+
+  it("credential-helper: true installs the bundled helper on PATH for later steps, whose `get` answers with a minted refresh token; post uninstalls it", async () => {
+    const dockerConfig = mkdtempSync(join(tmpdir(), "action-docker-"));
+    const refreshToken = await issuer.mint({ sub: "github/refresh" }, { expiresIn: 3600 });
+    const registry = await startFakeRegistry({ refreshToken, service: "svc.example" });
+    servers.push(registry);
+    const env = { ...oidc.env, DOCKER_CONFIG: dockerConfig };
+    const main = await runStep(join(bundle, "main.mjs"), { inputs: { registry: registry.host, provider: "github", "credential-helper": "true" }, env });
+    expect(main.errors).toEqual([]);
+    expect(main.exitCode).toBe(0);
+    expect(main.paths).toHaveLength(1);
+    const binDir = main.paths[0] as string;
+    const helperConfig = main.exported[HELPER_CONFIG_VARIABLE] as string;
+    expect(statSync(join(binDir, HELPER_BIN)).mode & 0o777).toBe(0o755);
+    expect(JSON.parse(readFileSync(join(dockerConfig, "config.json"), "utf8"))).toEqual({ credHelpers: { [registry.host]: "jwt-registry-auth" } });
+    const issuedBefore = oidc.issued.length;
+
+    // A later step, as docker runs the helper: by name from PATH (the runner prepends GITHUB_PATH), with GITHUB_ENV applied.
+    const later = { ...oidc.env, HOME: mkdtempSync(join(tmpdir(), "action-later-")), [HELPER_CONFIG_VARIABLE]: helperConfig, PATH: `${binDir}:${dirname(process.execPath)}:/usr/bin:/bin` };
+    const get = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(HELPER_BIN, ["get"], { env: later }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
+      child.stdin?.end(registry.host);
+    });
+    expect(get.stderr).toBe("");
+    expect(get.code).toBe(0);
+    expect(JSON.parse(get.stdout)).toEqual({ ServerURL: registry.host, Username: "<token>", Secret: refreshToken });
+    // It minted from a fresh OIDC token of its own, for the Action's audience, straight at the token server main resolved.
+    expect(oidc.issued.length).toBe(issuedBefore + 1);
+    expect(oidc.audiences.at(-1)).toBe(registry.host);
+
+    const post = await runStep(join(bundle, "post.mjs"), { inputs: {}, env, state: main.state });
+    expect(post.errors).toEqual([]);
+    expect(post.exitCode).toBe(0);
+    expect(JSON.parse(readFileSync(join(dockerConfig, "config.json"), "utf8"))).toEqual({});
+    expect(existsSync(binDir)).toBe(false);
+    expect(existsSync(helperConfig)).toBe(false);
   });
 
   it("fails with ::error:: and exit 1 when the registry refuses the credential, naming the cause and writing nothing", async () => {

@@ -42,6 +42,9 @@ export interface StepRun {
   readonly stderr: string;
   readonly outputs: Record<string, string>;
   readonly state: Record<string, string>;
+  /** What the step exported for later steps: `GITHUB_ENV` variables and `GITHUB_PATH` directories. */
+  readonly exported: Record<string, string>;
+  readonly paths: string[];
   /** Values registered with `::add-mask::`. */
   readonly masks: string[];
   /** `::error::` messages. */
@@ -61,7 +64,7 @@ export interface StepOptions {
 }
 
 /** What action.yml declares as defaults; the runner sets these when the workflow omits the input. */
-export const ACTION_DEFAULTS: Record<string, string> = { refresh: "auto", logout: "true" };
+export const ACTION_DEFAULTS: Record<string, string> = { refresh: "auto", logout: "true", "credential-helper": "false" };
 
 const commands = (stdout: string, command: string): string[] =>
   stdout
@@ -79,14 +82,17 @@ export async function runStep(script: string, options: StepOptions): Promise<Ste
   const dir = mkdtempSync(join(tmpdir(), "action-step-"));
   const outputFile = join(dir, "output");
   const stateFile = join(dir, "state");
-  writeFileSync(outputFile, "");
-  writeFileSync(stateFile, "");
+  const envFile = join(dir, "env");
+  const pathFile = join(dir, "path");
+  for (const file of [outputFile, stateFile, envFile, pathFile]) writeFileSync(file, "");
   const env: Record<string, string> = {
     PATH: process.env["PATH"] ?? "/usr/bin:/bin",
     HOME: dir,
     GITHUB_ACTIONS: "true",
     GITHUB_OUTPUT: outputFile,
     GITHUB_STATE: stateFile,
+    GITHUB_ENV: envFile,
+    GITHUB_PATH: pathFile,
     RUNNER_TEMP: dir,
     ...options.env,
   };
@@ -105,6 +111,8 @@ export async function runStep(script: string, options: StepOptions): Promise<Ste
     stderr,
     outputs: parseFileCommands(readFileSync(outputFile, "utf8")),
     state: parseFileCommands(readFileSync(stateFile, "utf8")),
+    exported: parseFileCommands(readFileSync(envFile, "utf8")),
+    paths: readFileSync(pathFile, "utf8").split(/\r?\n/).filter((line) => line !== ""),
     masks: commands(stdout, "add-mask"),
     errors: commands(stdout, "error"),
     warnings: commands(stdout, "warning"),

@@ -8,12 +8,15 @@ export interface Recording {
   readonly masks: string[];
   readonly outputs: Record<string, string>;
   readonly state: Record<string, string>;
+  /** GITHUB_ENV and GITHUB_PATH: what later steps get. */
+  readonly exported: Record<string, string>;
+  readonly paths: string[];
   /** Everything a user would see in the log, in order. */
   readonly printed: string[];
 }
 
 export function recordingRunner(): { runner: Runner; recording: Recording } {
-  const recording: Recording = { info: [], warnings: [], errors: [], masks: [], outputs: {}, state: {}, printed: [] };
+  const recording: Recording = { info: [], warnings: [], errors: [], masks: [], outputs: {}, state: {}, exported: {}, paths: [], printed: [] };
   const print = (list: string[], message: string) => {
     list.push(message);
     recording.printed.push(message);
@@ -30,6 +33,12 @@ export function recordingRunner(): { runner: Runner; recording: Recording } {
       },
       saveState: (n, v) => {
         recording.state[n] = v;
+      },
+      exportVariable: (n, v) => {
+        recording.exported[n] = v;
+      },
+      addPath: (dir) => {
+        recording.paths.push(dir);
       },
     },
   };

@@ -11,6 +11,8 @@ import {
   passwordEntry,
   readDockerConfig,
   removeLogin,
+  addCredentialHelper,
+  removeCredentialHelper,
 } from "./docker-config.ts";
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "docker-config-test-"));
@@ -168,5 +170,29 @@ describe("addLogin / removeLogin", () => {
     writeFileSync(blocked, "");
     expect(() => addLogin(join(blocked, "config.json"), "r.example", passwordEntry("p", "x"))).toThrow(DockerConfigError);
     expect(() => addLogin(join(blocked, "config.json"), "r.example", passwordEntry("p", "x"))).toThrow(/cannot (read|write) docker config/);
+  });
+});
+
+describe("addCredentialHelper / removeCredentialHelper", () => {
+  it("removes only the entry it added, restores the helper it replaced, and leaves an entry changed since alone", () => {
+    const path = join(tempDir(), "config.json");
+    writeFileSync(path, JSON.stringify(FOREIGN));
+    const ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+    expect(addCredentialHelper(path, "r.example")).toEqual({ unchanged: false });
+    expect(addCredentialHelper(path, ecr)).toEqual({ unchanged: false, replaced: "ecr-login" });
+    expect(removeCredentialHelper(path, ecr, "ecr-login")).toBe("removed");
+    expect(removeCredentialHelper(path, "r.example")).toBe("removed");
+    expect(readJson(path)).toEqual(FOREIGN);
+    expect(removeCredentialHelper(path, "r.example")).toBe("absent");
+    expect(removeCredentialHelper(path, ecr)).toBe("changed");
+    expect(readJson(path)).toEqual(FOREIGN);
+  });
+
+  it("drops credHelpers when its last entry goes", () => {
+    const path = join(tempDir(), "auth.json");
+    addCredentialHelper(path, "r.example");
+    expect(removeCredentialHelper(path, "r.example")).toBe("removed");
+    expect(readJson(path)).toEqual({});
+    expect(mode(path)).toBe(0o600);
   });
 });

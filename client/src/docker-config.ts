@@ -143,6 +143,18 @@ export function removeLogin(path: string, host: string, fingerprint: string): Lo
   return "removed";
 }
 
+/** `$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`, else `~/.config/containers/auth.json`, as containers-image looks. */
+export function containersAuthPath(env: Env, home: string = homedir()): string {
+  if (env["REGISTRY_AUTH_FILE"]) return env["REGISTRY_AUTH_FILE"];
+  if (env["XDG_RUNTIME_DIR"]) return join(env["XDG_RUNTIME_DIR"], "containers", "auth.json");
+  return join(home, ".config", "containers", "auth.json");
+}
+
+/** The files a credential helper is configured in: docker's config.json and containers' auth.json (once if they are the same file). */
+export function credentialHelperFiles(env: Env, home: string = homedir()): string[] {
+  return [...new Set([dockerConfigPath(env, home), containersAuthPath(env, home)])];
+}
+
 /** The `credHelpers` value docker turns into `docker-credential-<name>`. */
 export const CREDENTIAL_HELPER_NAME = "jwt-registry-auth";
 
@@ -167,4 +179,21 @@ export function addCredentialHelper(path: string, host: string, helper: string =
   if (before === helper) return { unchanged: true };
   writeDockerConfig(path, { ...config, credHelpers: { ...helpers, [host]: helper } });
   return { unchanged: false, ...(typeof before === "string" && { replaced: before }) };
+}
+
+/**
+ * Undoes {@link addCredentialHelper}: while `credHelpers[host]` still names
+ * `helper`, it is removed (or set back to `previous`, the helper it replaced);
+ * `changed` when someone pointed it elsewhere since, and it was left alone.
+ */
+export function removeCredentialHelper(path: string, host: string, previous?: string, helper: string = CREDENTIAL_HELPER_NAME): LogoutResult {
+  const config = readDockerConfig(path);
+  const helpers = config["credHelpers"];
+  if (!isObject(helpers) || helpers[host] === undefined) return "absent";
+  if (helpers[host] !== helper) return "changed";
+  const { [host]: _removed, ...rest } = helpers;
+  const credHelpers = previous !== undefined ? { ...rest, [host]: previous } : rest;
+  const { credHelpers: _old, ...others } = config;
+  writeDockerConfig(path, Object.keys(credHelpers).length > 0 ? { ...others, credHelpers } : others);
+  return "removed";
 }

@@ -5,17 +5,11 @@
  * settings themselves live in helper.json (config.ts).
  */
 import { homedir } from "node:os";
-import { join } from "node:path";
-import { addCredentialHelper, dockerConfigPath } from "@jwt-registry-auth/client/docker-config";
+import { addCredentialHelper, credentialHelperFiles } from "@jwt-registry-auth/client/docker-config";
 import type { Env } from "@jwt-registry-auth/client/env";
 import { registryOf } from "./get.ts";
 
-/** `$REGISTRY_AUTH_FILE`, else `$XDG_RUNTIME_DIR/containers/auth.json`, else `~/.config/containers/auth.json`, as containers-image looks. */
-export function containersAuthPath(env: Env, home: string = homedir()): string {
-  if (env["REGISTRY_AUTH_FILE"]) return env["REGISTRY_AUTH_FILE"];
-  if (env["XDG_RUNTIME_DIR"]) return join(env["XDG_RUNTIME_DIR"], "containers", "auth.json");
-  return join(home, ".config", "containers", "auth.json");
-}
+export { containersAuthPath } from "@jwt-registry-auth/client/docker-config";
 
 export const CONFIGURE_USAGE = "usage: docker-credential-jwt-registry-auth configure HOST[:PORT]…";
 
@@ -28,7 +22,7 @@ export interface ConfigureResult {
 export function configure(hosts: readonly string[], env: Env, home: string = homedir()): ConfigureResult {
   if (hosts.length === 0) throw new Error(`configure: name at least one registry\n${CONFIGURE_USAGE}`);
   const names = hosts.map((host) => registryOf(host).host);
-  const files = [...new Set([dockerConfigPath(env, home), containersAuthPath(env, home)])];
+  const files = credentialHelperFiles(env, home);
   const replaced: string[] = [];
   for (const file of files) {
     for (const host of names) {
