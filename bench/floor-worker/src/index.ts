@@ -17,7 +17,7 @@ import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { validateProviderConfig } from "@jwt-registry-auth/core/providers/validate";
 import { loadSettings } from "@jwt-registry-auth/worker/settings";
 import { parseBasicAuth } from "@jwt-registry-auth/worker/token/request";
-import { issueRegistryToken } from "@jwt-registry-auth/worker/token/registry-token";
+import { issueRegistryToken } from "@jwt-registry-auth/worker/token/issue-registry-token";
 
 /** The token server's bindings and settings (POLICY_DB is bound, never queried), plus what stands in for D1. */
 interface Env extends TokenServerEnv {

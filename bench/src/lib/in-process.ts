@@ -12,7 +12,7 @@ import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/eva
 import { compileProvider, type LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { loadSettings, type Settings } from "@jwt-registry-auth/worker/settings";
-import { issueRegistryToken } from "@jwt-registry-auth/worker/token/registry-token";
+import { issueRegistryToken } from "@jwt-registry-auth/worker/token/issue-registry-token";
 
 /** Runs `op` for at least `minMs` (and `minRuns` times) after `warmup` runs; µs per run. */
 export async function timeOp(op: () => unknown, options: { minMs?: number; minRuns?: number; warmup?: number } = {}): Promise<{ usPerOp: number; runs: number }> {

@@ -16,7 +16,7 @@ import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/eva
 import { lookupProvider, PolicyStoreUnavailableError, type LoadedProvider, type StoredProvider } from "../policy/store.ts";
 import { loadSettings, type Settings } from "../settings.ts";
 import { issueRefreshToken, refreshLifetime, stillHonoured, verifyRefreshToken, type RefreshResult, type RefreshRevocation } from "./refresh-token.ts";
-import { issueRegistryToken, type TokenResponseBody } from "./registry-token.ts";
+import { issueRegistryToken, type TokenResponseBody } from "./issue-registry-token.ts";
 import { parseTokenRequest, type RequestProblem, type TokenRequest } from "./request.ts";
 
 type Failure =
