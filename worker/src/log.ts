@@ -12,7 +12,31 @@ export interface TokenRequestLog {
   readonly subject?: string;
   readonly service?: string;
   readonly clientId?: string;
+  /** Every requested scope with all its actions, in request order: `type[(class)]:name:pull,push` (protocol's formatScope). */
+  readonly requested?: readonly string[];
+  /**
+   * Set once the policy decided (identity verified): whether the authn
+   * condition allowed. With "refused" every requested scope was refused, and
+   * `granted`/`refused` are absent.
+   */
+  readonly authn?: "allowed" | "refused";
+  /**
+   * The claim names the provider's authn and authz conditions read
+   * (core/src/policy/claims-used.ts), computed once per compiled provider. A
+   * name here but not in `claims` was absent from the token.
+   */
+  readonly claimsRead?: readonly string[];
+  /**
+   * The values of the claims in `claimsRead` that the token had — what
+   * `policy replay` re-decides with. These claim values land in the log; a
+   * claim no condition reads is never logged, and neither is a token.
+   */
+  readonly claims?: Readonly<Record<string, unknown>>;
+  /** Instead of `claimsRead`/`claims`: why no claims were logged (a condition reads `claims` as a whole), so the request can't be replayed. */
+  readonly claimsUnrecorded?: string;
+  /** Per (scope, action) granted, `type:name:action` each. */
   readonly granted?: readonly string[];
+  /** Per (scope, action) refused, `type:name:action` each. */
   readonly refused?: readonly string[];
   /**
    * Why the request failed. For an authn refusal, and for each refused scope

@@ -13,6 +13,7 @@ import type { Env } from "../env.ts";
 import { ISSUER_RETRY_AFTER_SECONDS, verifyWorkloadToken, type IdentityRejection } from "../identity/verify-workload-token.ts";
 import { logTokenRequest, type TokenRequestLog } from "../log.ts";
 import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
+import { claimsUsedByProvider, pickClaims } from "@jwt-registry-auth/core/policy/claims-used";
 import { lookupProvider, PolicyStoreUnavailableError, type LoadedProvider, type StoredProvider } from "../policy/store.ts";
 import { loadSettings, type Settings } from "../settings.ts";
 import { issueRefreshToken, refreshLifetime, stillHonoured, verifyRefreshToken, type RefreshResult, type RefreshRevocation } from "./refresh-token.ts";
@@ -241,14 +242,24 @@ export async function handleTokenRequest(request: Request, env: Env, ctx: Execut
   const req = parsed.value;
   log.grant = req.grant;
   log.service = req.service;
+  log.requested = req.scopes.map(formatScope);
   if (req.clientId !== undefined) log.clientId = req.clientId;
   if (settings.allowedServices !== undefined && !settings.allowedServices.has(req.service)) return fail({ kind: "service_not_allowed" });
 
   const now = Math.floor(Date.now() / 1000);
   const who = await identify(req, settings, env, ctx, now, log);
   if ("kind" in who) return fail(who);
+  // What `policy replay` needs to re-decide this request: only the claims the conditions read (computed once per compiled provider).
+  const used = claimsUsedByProvider(who.provider);
+  if (used.replayable) {
+    log.claimsRead = used.claims;
+    log.claims = pickClaims(who.claims, used.claims);
+  } else {
+    log.claimsUnrecorded = used.reason;
+  }
   // Every use of a refresh token re-evaluates today's policy, authn included.
   const authn = evaluateAuthn(who.provider, { service: req.service, claims: who.claims });
+  log.authn = authn.allowed ? "allowed" : "refused";
   if (!authn.allowed) return fail({ kind: "authn_refused", reason: authn.reason });
 
   const decision = decideScopes(who, req.service, req.scopes);
