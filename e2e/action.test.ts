@@ -225,7 +225,8 @@ describe("the Action logs a job in with its OIDC token", () => {
     const { env, configPath } = jobEnv(oidc);
     const main = await runStep(mainScript, { inputs: { registry: registry.url, provider: "gha" }, env });
     expect(main.exitCode).toBe(1);
-    expect(main.errors).toEqual([expect.stringMatching(/refused the OIDC token for provider "gha": HTTP 401/)]);
+    // An authn refusal is 403 DENIED, naming no policy text (the token server logs the refusing term under the request id).
+    expect(main.errors).toEqual([expect.stringMatching(/refused the OIDC token for provider "gha": HTTP 403: authentication refused by policy/)]);
     expect(main.state).toEqual({});
     expect(() => readFileSync(configPath)).toThrow(/ENOENT/);
   });
