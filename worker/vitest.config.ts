@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { unstable_readConfig } from "wrangler";
 import { testSigningMaterial } from "./test/signing-material.ts";
 
 export default defineConfig({
@@ -13,6 +14,8 @@ export default defineConfig({
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
+            // wrangler.toml's [[ratelimits]], as wrangler reads them: the rate-limit tests count against these numbers.
+            TEST_RATE_LIMITS: unstable_readConfig({ config: fileURLToPath(new URL("../wrangler.toml", import.meta.url)) }).ratelimits,
             ALLOW_HTTP_LOOPBACK_ISSUERS: "true",
             TOKEN_ISSUER: "test-token-issuer",
             SIGNING_KEY: signing.key,

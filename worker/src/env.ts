@@ -12,4 +12,12 @@ export interface Env {
   readonly REFRESH_TOKEN_MAX_SECONDS?: string;
   readonly ALLOW_HTTP_LOOPBACK_ISSUERS?: string;
   readonly TOKEN_X5C?: string;
+  /**
+   * Rate-limiting bindings (`[[ratelimits]]` in wrangler.toml), per tier: optional, so a
+   * wrangler.toml from before them still deploys (then unlimited, with a warning). token/rate-limit.ts.
+   */
+  readonly RATE_LIMIT_SUBJECT?: RateLimit;
+  readonly RATE_LIMIT_PROVIDER?: RateLimit;
+  readonly RATE_LIMIT_SUBJECT_STRICT?: RateLimit;
+  readonly RATE_LIMIT_PROVIDER_STRICT?: RateLimit;
 }

@@ -196,6 +196,15 @@ describe("parseProvidersConfig", () => {
     expect(needless.warnings.map((w) => `${w.line}:${w.column} ${w.message}`)).toEqual([expect.stringMatching(/^7:19 sharedIssuer: unpinned-acknowledged has no effect: authn pins claims\.repository_owner_id/)]);
   });
 
+  it("takes rateLimit: off|default|strict, storing only off and strict (default is the absence)", () => {
+    expect(parseProvidersConfig(file([...okPinned, "rateLimit: strict"])).providers[0]?.rateLimit).toBe("strict");
+    expect(parseProvidersConfig(file([...okPinned, "rateLimit: off"])).providers[0]?.rateLimit).toBe("off");
+    expect(parseProvidersConfig(file([...okPinned, "rateLimit: default"])).providers[0]).not.toHaveProperty("rateLimit");
+    expect(parseProvidersConfig(file(okPinned)).providers[0]).not.toHaveProperty("rateLimit");
+    expect(errorsOf(parseProvidersConfig(file([...okPinned, "rateLimit: loose"])))).toContainEqual(expect.stringMatching(/^7:\d+ rateLimit must be one of off, default, strict/));
+    expect(errorsOf(parseProvidersConfig(file([...okPinned, "rateLimit: 100"])))).toContainEqual(expect.stringMatching(/^7:\d+ rateLimit must be a string/));
+  });
+
   it("knows exactly the keys its JSON Schema declares", () => {
     expect(Object.keys(providersConfigSchema.properties).sort()).toEqual([...TOP_LEVEL_KEYS].sort());
     expect(Object.keys(providersConfigSchema.properties.providers.items.properties).sort()).toEqual([...PROVIDER_KEYS].sort());

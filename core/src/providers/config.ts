@@ -10,7 +10,7 @@
  */
 import type { JWK } from "jose";
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Scalar, type YAMLMap } from "yaml";
-import type { ProviderConfig } from "./model.ts";
+import { RATE_LIMIT_TIERS, type ProviderConfig, type RateLimitTier } from "./model.ts";
 import {
   DEFAULT_REFRESH_SECONDS,
   discoveryUrlFor,
@@ -46,7 +46,7 @@ export interface ConfigResult {
 }
 
 export const TOP_LEVEL_KEYS = ["providers", "server", "token"] as const;
-export const PROVIDER_KEYS = ["name", "description", "issuer", "oidcDiscoveryURL", "staticKeys", "jwks", "audiences", "authn", "authz", "refresh", "maxTokenLifetime", "sharedIssuer"] as const;
+export const PROVIDER_KEYS = ["name", "description", "issuer", "oidcDiscoveryURL", "staticKeys", "jwks", "audiences", "authn", "authz", "refresh", "maxTokenLifetime", "sharedIssuer", "rateLimit"] as const;
 
 export function formatDiagnostic(d: Diagnostic, severity: "error" | "warning"): string {
   return `${d.file}:${d.line}:${d.column}: ${severity}: ${d.message}`;
@@ -282,6 +282,7 @@ interface Fields {
   refreshSeconds?: number;
   maxTokenLifetimeSeconds?: number;
   sharedIssuer?: typeof UNPINNED_ACKNOWLEDGED;
+  rateLimit?: RateLimitTier;
 }
 
 /**
@@ -357,6 +358,12 @@ function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig
         else if (value !== undefined) r.error(valueNode(pair), `sharedIssuer must be ${UNPINNED_ACKNOWLEDGED} (the only value: the provider's authn pins no owner of a shared issuer, on purpose)`);
         break;
       }
+      case "rateLimit": {
+        const value = readString(r, pair, "rateLimit");
+        if (value !== undefined && (RATE_LIMIT_TIERS as readonly string[]).includes(value)) f.rateLimit = value as RateLimitTier;
+        else if (value !== undefined) r.error(valueNode(pair), `rateLimit must be one of ${RATE_LIMIT_TIERS.join(", ")} (default: default; docs/policy.md, Abuse limits)`);
+        break;
+      }
     }
   }
 
@@ -417,6 +424,7 @@ function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig
     refreshSeconds: seen.has("refresh") ? (f.refreshSeconds ?? 0) : DEFAULT_REFRESH_SECONDS,
     ...(f.maxTokenLifetimeSeconds !== undefined && { maxTokenLifetimeSeconds: f.maxTokenLifetimeSeconds }),
     ...(f.sharedIssuer !== undefined && { sharedIssuer: f.sharedIssuer }),
+    ...(f.rateLimit !== undefined && f.rateLimit !== "default" && { rateLimit: f.rateLimit }),
   };
   // The same gate the D1 store applies to what it reads back.
   const checked = validateProviderConfig(config);

@@ -42,4 +42,15 @@ export interface ProviderConfig {
    * of an error, and /healthz lists the provider. Absent = not acknowledged.
    */
   readonly sharedIssuer?: "unpinned-acknowledged";
+  /**
+   * Token-issuance rate limit tier (YAML `rateLimit: off|default|strict`): which
+   * of the Worker's rate-limiting bindings count this provider's requests, per
+   * subject and provider-wide (worker/src/token/rate-limit.ts; the limits are in
+   * wrangler.toml). Absent = `default`, which is never stored.
+   */
+  readonly rateLimit?: Exclude<RateLimitTier, "default">;
 }
+
+/** The rate-limit tiers a provider can pick; the numbers behind each are the Worker's bindings. */
+export const RATE_LIMIT_TIERS = ["off", "default", "strict"] as const;
+export type RateLimitTier = (typeof RATE_LIMIT_TIERS)[number];

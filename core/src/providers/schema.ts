@@ -73,6 +73,11 @@ export const providersConfigSchema = {
             description:
               "Only for a shared issuer (GitHub Actions, GitLab.com, Buildkite, HCP Terraform, …) whose authn deliberately pins no owner id: turns that error into a warning, listed in /healthz. See docs/policy.md, Shared issuers.",
           },
+          rateLimit: {
+            enum: ["off", "default", "strict"],
+            description:
+              "Token-issuance rate limit, per subject and provider-wide, through the token server's rate-limiting bindings (limits in wrangler.toml): default, strict (tighter), or off. See docs/policy.md, Abuse limits.",
+          },
           refresh: {
             description: "Refresh tokens: false for none, or a lifetime (Go duration, default 1h).",
             oneOf: [

@@ -23,6 +23,8 @@ describe("validateProviderConfig", () => {
     expect(validateProviderConfig(stored({ maxTokenLifetimeSeconds: 600 }))).toEqual({ ok: true, value: { ...valid, maxTokenLifetimeSeconds: 600 } });
     // The opt-out is stored for /healthz; the guard itself runs on files, so an unpinned stored row still loads.
     expect(validateProviderConfig(stored({ sharedIssuer: "unpinned-acknowledged" }))).toEqual({ ok: true, value: { ...valid, sharedIssuer: "unpinned-acknowledged" } });
+    expect(validateProviderConfig(stored({ rateLimit: "strict" }))).toEqual({ ok: true, value: { ...valid, rateLimit: "strict" } });
+    expect(validateProviderConfig(stored({ rateLimit: "off" }))).toEqual({ ok: true, value: { ...valid, rateLimit: "off" } });
   });
 
   it.each([
@@ -41,6 +43,8 @@ describe("validateProviderConfig", () => {
     ["a refresh lifetime out of bounds", { refreshSeconds: 5 }, /refreshSeconds must be 0 or/],
     ["a fractional refresh lifetime", { refreshSeconds: 3600.5 }, /refreshSeconds/],
     ["an unknown sharedIssuer value", { sharedIssuer: "yes" }, /sharedIssuer must be "unpinned-acknowledged" or absent/],
+    ["a rateLimit spelled default (stored as absent)", { rateLimit: "default" }, /rateLimit must be "off", "strict" or absent/],
+    ["an unknown rateLimit", { rateLimit: 10 }, /rateLimit must be/],
     ["a max token lifetime under a minute", { maxTokenLifetimeSeconds: 59 }, /maxTokenLifetimeSeconds must be a whole number of seconds from 60/],
     ["a max token lifetime over a year", { maxTokenLifetimeSeconds: 367 * 86400 }, /maxTokenLifetimeSeconds must be/],
     ["a max token lifetime as a string", { maxTokenLifetimeSeconds: "24h" }, /maxTokenLifetimeSeconds must be/],

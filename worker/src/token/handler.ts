@@ -19,6 +19,7 @@ import { loadSettings, type Settings } from "../settings.ts";
 import { issueRefreshToken, refreshLifetime, stillHonoured, verifyRefreshToken, type RefreshResult, type RefreshRevocation } from "./refresh-token.ts";
 import { issueRegistryToken, type TokenResponseBody } from "./issue-registry-token.ts";
 import { parseTokenRequest, type RequestProblem, type TokenRequest } from "./request.ts";
+import { checkRateLimit, type RateLimitKind } from "./rate-limit.ts";
 
 type Failure =
   | { readonly kind: "settings"; readonly setting: string; readonly message: string }
@@ -30,6 +31,8 @@ type Failure =
   | { readonly kind: "identity"; readonly reason: IdentityRejection; readonly detail: string }
   /** `reason`: the explanation (explain.ts) — for the log only; the wire gets `authn_condition_false`. */
   | { readonly kind: "authn_refused"; readonly reason: string }
+  /** Over a `[[ratelimits]]` binding's limit (token/rate-limit.ts): which counter, and its period. */
+  | { readonly kind: "rate_limited"; readonly limit: RateLimitKind; readonly retryAfterSeconds: number }
   | { readonly kind: "refresh_rejected"; readonly reason: RefreshRejection };
 
 /** Every code a refused refresh token can get on the wire (README, "Security", lists them). */
@@ -89,6 +92,11 @@ function failureResponse(failure: Failure, requestId: string): Response {
       return errorResponse(403, "DENIED", "authentication refused by policy (the token server logs which condition term refused, under this request id)", {
         detail: { reason: "authn_condition_false", requestId },
       });
+    case "rate_limited":
+      return errorResponse(429, "TOOMANYREQUESTS", `too many token requests; retry after ${failure.retryAfterSeconds} s`, {
+        detail: { reason: "rate_limited" },
+        headers: { "Retry-After": String(failure.retryAfterSeconds) },
+      });
     case "refresh_rejected":
       // A code only (no verification text); the provider checks behind it run only for a genuine refresh token.
       return unauthorized(`refresh token rejected: ${failure.reason}`, failure.reason);
@@ -107,6 +115,8 @@ function failureReason(failure: Failure): string {
       return failure.reason;
     case "provider_unavailable":
       return `provider_unavailable:${failure.error}`;
+    case "rate_limited":
+      return `rate_limited:${failure.limit}`;
     case "settings":
       // The wire names only the setting; the operator reads what is wrong with it here.
       return `settings:${failure.setting}: ${failure.message}`;
@@ -249,6 +259,13 @@ export async function handleTokenRequest(request: Request, env: Env, ctx: Execut
   const now = Math.floor(Date.now() / 1000);
   const who = await identify(req, settings, env, ctx, now, log);
   if ("kind" in who) return fail(who);
+  // Rate limits (token/rate-limit.ts): the subject's once its token is verified, the provider's once authn admits it.
+  const limitFor = async (kind: RateLimitKind): Promise<Failure | undefined> => {
+    const verdict = await checkRateLimit(env, kind, who.provider.config, who.subject);
+    return verdict.limited ? { kind: "rate_limited", limit: verdict.kind, retryAfterSeconds: verdict.retryAfterSeconds } : undefined;
+  };
+  const subjectLimited = await limitFor("subject");
+  if (subjectLimited !== undefined) return fail(subjectLimited);
   // What `policy replay` needs to re-decide this request: only the claims the conditions read (computed once per compiled provider).
   const used = claimsUsedByProvider(who.provider);
   if (used.replayable) {
@@ -261,6 +278,8 @@ export async function handleTokenRequest(request: Request, env: Env, ctx: Execut
   const authn = evaluateAuthn(who.provider, { service: req.service, claims: who.claims });
   log.authn = authn.allowed ? "allowed" : "refused";
   if (!authn.allowed) return fail({ kind: "authn_refused", reason: authn.reason });
+  const providerLimited = await limitFor("provider");
+  if (providerLimited !== undefined) return fail(providerLimited);
 
   const decision = decideScopes(who, req.service, req.scopes);
   log.granted = decision.granted;
