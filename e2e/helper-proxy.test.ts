@@ -7,7 +7,8 @@
  * `wrangler dev` in front of Distribution 2.8.2 (no auth of its own), with the
  * token server Worker under `wrangler dev` issuing the tokens. The helper mints
  * from the GitHub-shaped request endpoint for the proxy's service. A pull
- * succeeds, a push the policy does not allow is refused, and post uninstalls.
+ * succeeds (skopeo, and `docker manifest inspect` through docker's config.json),
+ * a push the policy does not allow is refused, and post uninstalls.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -152,6 +153,16 @@ describe("credential-helper: true, then skopeo through the proxy", () => {
     expect(registry.storedRepositories()).not.toContain("public/base");
     const log = await logWhen(proxy, (lines) => lines.some((l) => l.repository === "public/base" && l.status === 401));
     expect(log.some((l) => l.repository === "public/base" && l.status === 401)).toBe(true);
+  });
+
+  it("docker manifest inspect reads credHelpers from docker's config.json and pulls the manifest through the proxy", async () => {
+    // No daemon: DOCKER_HOST names a socket that does not exist, `docker manifest` works client-side.
+    const env = { ...later, DOCKER_HOST: `unix://${join(home, "no-daemon.sock")}`, DOCKER_CLI_HINTS: "false" };
+    const inspect = await timings.measure("docker manifest inspect via proxy through the helper", () =>
+      runCommand("docker", ["manifest", "inspect", "--insecure", `${proxy.host}/acme/app:v1`], { env, timeoutMs: 60_000 }),
+    );
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ schemaVersion: 2, config: { digest: image.config.digest } });
   });
 
   it("post removes the credHelpers entries and the helper with its config and cache", async () => {
