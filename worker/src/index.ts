@@ -12,6 +12,7 @@ import { Hono, type Context } from "hono";
 import type { Env } from "./env.ts";
 import { loadSettings, type Settings } from "./settings.ts";
 import { handleTokenRequest } from "./token/handler.ts";
+import { missingRateLimitBindings } from "./token/rate-limit.ts";
 import { acknowledgedUnpinnedProviders, acknowledgedUnpinnedWarning } from "./policy/acknowledged-unpinned.ts";
 
 type AppContext = Context<{ Bindings: Env }>;
@@ -53,11 +54,14 @@ app.get("/healthz", (c) =>
     // Providers applied with sharedIssuer: unpinned-acknowledged (a deliberate choice, so productionReady
     // does not change): named, with a warning. `null` when D1 could not be read for the list.
     const unpinned = await acknowledgedUnpinnedProviders(c.env.POLICY_DB);
-    const warnings = [...productionWarnings, ...(unpinned !== undefined && unpinned.length > 0 ? [acknowledgedUnpinnedWarning(unpinned)] : [])];
+    // Without its rate-limit bindings (an old wrangler.toml) the server issues unlimited: not production-ready.
+    const missingLimits = missingRateLimitBindings(c.env);
+    const limitWarnings = missingLimits.length > 0 ? [`rate-limit bindings missing (${missingLimits.join(", ")}): token issuance is not rate limited; declare them as wrangler.toml does`] : [];
+    const warnings = [...productionWarnings, ...limitWarnings, ...(unpinned !== undefined && unpinned.length > 0 ? [acknowledgedUnpinnedWarning(unpinned)] : [])];
     return Response.json(
       {
         ok: true,
-        productionReady: productionWarnings.length === 0,
+        productionReady: productionWarnings.length === 0 && missingLimits.length === 0,
         ...(warnings.length > 0 && { warnings }),
         ...(unpinned === undefined ? { sharedIssuerUnpinned: null } : unpinned.length > 0 ? { sharedIssuerUnpinned: unpinned } : {}),
       },

@@ -17,6 +17,7 @@ import { resetIdentityCaches } from "../src/identity/verify-workload-token.ts";
 import { resetPolicyCache } from "../src/policy/store.ts";
 import { checkRateLimit, RATE_LIMIT_BINDINGS, RATE_LIMIT_PERIOD_SECONDS, resetRateLimitWarnings } from "../src/token/rate-limit.ts";
 import type { Env } from "../src/env.ts";
+import worker from "../src/index.ts";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { discoveryProvider, putProviders } from "./providers.ts";
 
@@ -244,4 +245,17 @@ describe("negative cache for failing issuers", () => {
     const attempts = warnings.map((w) => JSON.parse(w) as { event?: string; issuer?: string }).filter((w) => w.event === "jwks_fetch_failed" && w.issuer === dead);
     expect(attempts).toHaveLength(1);
   }, 60_000);
+});
+
+describe("/healthz and the rate-limit bindings", () => {
+  const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
+  const health = async (patch: Partial<Env>) =>
+    (await worker.fetch(new Request("http://token.test/healthz"), { ...(env as Env), ALLOWED_SERVICES: SERVICE, ...patch }, ctx)).json() as Promise<{ productionReady: boolean; warnings?: string[] }>;
+
+  it("is production-ready with every binding, and says which are missing otherwise", async () => {
+    expect(await health({})).toMatchObject({ productionReady: true });
+    const missing = await health({ [RATE_LIMIT_BINDINGS.default.subject]: undefined } as Partial<Env>);
+    expect(missing.productionReady).toBe(false);
+    expect(missing.warnings).toEqual([expect.stringContaining(`rate-limit bindings missing (${RATE_LIMIT_BINDINGS.default.subject})`)]);
+  });
 });
