@@ -7,6 +7,8 @@
  * endpoint, file, env, command); a pull after the workload token expired; the
  * token server is asked only when the cache has no fresh refresh token; and the
  * docker CLI (`docker manifest inspect`) through credHelpers in its config.json.
+ * Then once per token source again through the proxy Worker (under `wrangler
+ * dev`, in front of a Distribution registry without auth of its own).
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
@@ -32,11 +34,14 @@ import {
   type TokenRequestLogLine,
   type TokenServer,
 } from "@jwt-registry-auth/testkit";
+import { startProxy, type Proxy } from "./proxy-harness.ts";
 
 const OWNER_ID = "1234567";
 const LEEWAY_SECONDS = 60;
 const HELPER_CLIENT_ID = "docker-credential-jwt-registry-auth";
 const BUILD = fileURLToPath(new URL("../credential-helper/build.mjs", import.meta.url));
+/** The service (and token audience) of the proxy leg. */
+const PROXY_SERVICE = "e2e-helper-via-proxy";
 
 function providersYaml(issuer: OidcIssuer, registryHost: string): string {
   return `providers:
@@ -44,6 +49,7 @@ function providersYaml(issuer: OidcIssuer, registryHost: string): string {
     issuer: ${JSON.stringify(issuer.url)}
     audiences:
       - ${JSON.stringify(registryHost)}
+      - ${JSON.stringify(PROXY_SERVICE)}
     authn:
       condition: |
         claims.repository_owner_id == "${OWNER_ID}"
@@ -61,6 +67,9 @@ const cleanups: (() => void | Promise<void>)[] = [];
 let issuer: OidcIssuer;
 let tokenServer: TokenServer;
 let registry: Registry;
+/** The proxy leg: a registry without auth behind the proxy Worker. */
+let upstream: Registry;
+let proxy: Proxy;
 let image: OciImage;
 /** A directory holding only `docker-credential-jwt-registry-auth`, the bundle. */
 let binDir: string;
@@ -83,6 +92,12 @@ beforeAll(async () => {
     startRegistry({ port, auth: { kind: "token", realm: tokenServer.realm, service: host, issuer: tokenServer.tokenIssuer, rootCertBundlePath: tokenServer.certPath } }),
   );
   cleanups.push(() => registry.stop());
+  upstream = await timings.measure("start docker-registry (no auth, behind the proxy)", () => startRegistry({ auth: { kind: "none" } }));
+  cleanups.push(() => upstream.stop());
+  proxy = await timings.measure("start proxy (wrangler dev)", () => startProxy({ upstream, tokenServer, service: PROXY_SERVICE }));
+  cleanups.push(() => proxy.stop());
+  const seed = await runCommand("skopeo", ["--insecure-policy", "copy", "--dest-tls-verify=false", image.reference, `docker://${upstream.host}/acme/app:v1`], { timeoutMs: 120_000 });
+  expect(seed.code, seed.stderr).toBe(0);
   // Warm the token server (issuer discovery, policy from D1) so short-lived tokens are not spent on a cold start.
   const warm = await requestToken(tokenServer.realm, { service: host, credential: { username: "ci", password: await githubJwt() } });
   expect(warm.status).toBe(200);
@@ -93,7 +108,7 @@ afterAll(async () => {
   console.log(timings.format("credential helper e2e"));
 });
 
-const githubJwt = (mint?: Parameters<OidcIssuer["github"]>[1]): Promise<string> => issuer.github({ owner: "acme", ownerId: OWNER_ID, audience: registry.host }, mint);
+const githubJwt = (mint?: Parameters<OidcIssuer["github"]>[1], audience = registry.host): Promise<string> => issuer.github({ owner: "acme", ownerId: OWNER_ID, audience }, mint);
 
 async function actionsOidc(options: EndpointOptions = {}): Promise<ActionsOidcEndpoint> {
   const endpoint = await startActionsOidcEndpoint(issuer, { ...options, github: { owner: "acme", ownerId: OWNER_ID } });
@@ -107,11 +122,11 @@ interface Job {
 }
 
 /** A job's home: helper.json for the registry with this token source, and auth.json set up by `configure`. */
-async function job(token: unknown, extraEnv: Record<string, string> = {}): Promise<Job> {
+async function job(token: unknown, extraEnv: Record<string, string> = {}, host = registry.host): Promise<Job> {
   const home = makeTempDir("helper-e2e-home");
   cleanups.push(() => removeDir(home));
   const config = join(home, "helper.json");
-  writeFileSync(config, JSON.stringify({ registries: { [registry.host]: { provider: "ci", token } } }));
+  writeFileSync(config, JSON.stringify({ registries: { [host]: { provider: "ci", token } } }));
   const authFile = join(home, "auth.json");
   const env = {
     PATH: `${binDir}:${dirname(process.execPath)}:${process.env["PATH"] ?? "/usr/bin:/bin"}`,
@@ -123,9 +138,9 @@ async function job(token: unknown, extraEnv: Record<string, string> = {}): Promi
     JWT_REGISTRY_AUTH_HELPER_CONFIG: config,
     ...extraEnv,
   };
-  const configured = await runCommand("docker-credential-jwt-registry-auth", ["configure", registry.host], { env });
+  const configured = await runCommand("docker-credential-jwt-registry-auth", ["configure", host], { env });
   expect(configured.code, configured.stderr).toBe(0);
-  expect(JSON.parse(readFileSync(authFile, "utf8"))).toEqual({ credHelpers: { [registry.host]: "jwt-registry-auth" } });
+  expect(JSON.parse(readFileSync(authFile, "utf8"))).toEqual({ credHelpers: { [host]: "jwt-registry-auth" } });
   return { env, authFile };
 }
 
@@ -210,5 +225,30 @@ describe("skopeo with credHelpers → docker-credential-jwt-registry-auth", () =
     expect(later.code, later.stderr).toBe(0);
     expect(await mintsAfter(before, 1)).toHaveLength(1);
     expect(oidc.issued).toHaveLength(1);
+  });
+});
+
+describe("the same, through the proxy Worker", () => {
+  it.each([
+    ["env", async () => ({ token: { env: "CI_ID_TOKEN" }, env: { CI_ID_TOKEN: await githubJwt(undefined, PROXY_SERVICE) } })],
+    ["file", async (dir: string) => {
+      const path = join(dir, "token");
+      writeFileSync(path, `${await githubJwt(undefined, PROXY_SERVICE)}\n`);
+      return { token: { file: path }, env: {} };
+    }],
+    ["command", async () => ({ token: { command: [process.execPath, "-e", `process.stdout.write(${JSON.stringify(await githubJwt(undefined, PROXY_SERVICE))})`] }, env: {} })],
+    // The GitHub source asks for the challenge's service as its audience: the proxy's.
+    ["github", async () => ({ token: { github: {} }, env: (await actionsOidc()).env as Record<string, string> })],
+  ])("%s source: skopeo inspect pulls through the proxy, one mint for the proxy's service", async (_kind, setup) => {
+    const before = mints(tokenServer.tokenRequests()).length;
+    const dir = makeTempDir("helper-e2e-token");
+    cleanups.push(() => removeDir(dir));
+    const { token, env } = await setup(dir);
+    const j = await job(token, env, proxy.host);
+    const inspect = await skopeo(j, "inspect", [`docker://${proxy.host}/acme/app:v1`]);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    const minted = await mintsAfter(before, 1);
+    expect(minted).toHaveLength(1);
+    expect(minted[0]).toMatchObject({ status: 200, service: PROXY_SERVICE });
   });
 });
