@@ -3,53 +3,11 @@
  * decided; credentials appear only as their SHA-256, never themselves.
  */
 
-export interface TokenRequestLog {
-  /** One per request, also in the response's `X-Request-Id` header (and in the error detail of an authn refusal). */
-  readonly requestId: string;
-  readonly status: number;
-  readonly grant: "password" | "refresh_token" | "none";
-  readonly provider?: string;
-  readonly subject?: string;
-  readonly service?: string;
-  readonly clientId?: string;
-  /** Every requested scope with all its actions, in request order: `type[(class)]:name:pull,push` (protocol's formatScope). */
-  readonly requested?: readonly string[];
-  /**
-   * Set once the policy decided (identity verified): whether the authn
-   * condition allowed. With "refused" every requested scope was refused, and
-   * `granted`/`refused` are absent.
-   */
-  readonly authn?: "allowed" | "refused";
-  /**
-   * The claim names the provider's authn and authz conditions read
-   * (core/src/policy/claims-used.ts), computed once per compiled provider. A
-   * name here but not in `claims` was absent from the token.
-   */
-  readonly claimsRead?: readonly string[];
-  /**
-   * The values of the claims in `claimsRead` that the token had — what
-   * `policy replay` re-decides with. These claim values land in the log; a
-   * claim no condition reads is never logged, and neither is a token.
-   */
-  readonly claims?: Readonly<Record<string, unknown>>;
-  /** Instead of `claimsRead`/`claims`: why no claims were logged (a condition reads `claims` as a whole), so the request can't be replayed. */
-  readonly claimsUnrecorded?: string;
-  /** Per (scope, action) granted, `type:name:action` each. */
-  readonly granted?: readonly string[];
-  /** Per (scope, action) refused, `type:name:action` each. */
-  readonly refused?: readonly string[];
-  /**
-   * Why the request failed. For an authn refusal, and for each refused scope
-   * (`type:name:action: …`, joined by " | "), the explanation of the refusal:
-   * which term of the condition was false, or which claim was missing or of the
-   * wrong type, with its line:column in the condition (core/src/policy/explain.ts).
-   */
-  readonly reason?: string;
-  readonly tokenSha256?: string;
-  readonly refreshIssued?: boolean;
-  readonly durationMs?: number;
-}
+import { TOKEN_REQUEST_EVENT, type TokenRequestLine, type TokenRequestLog } from "@jwt-registry-auth/core/policy/token-request-log";
+
+export type { TokenRequestLog } from "@jwt-registry-auth/core/policy/token-request-log";
 
 export function logTokenRequest(entry: TokenRequestLog): void {
-  console.log(JSON.stringify({ event: "token_request", time: new Date().toISOString(), ...entry }));
+  const line: TokenRequestLine = { event: TOKEN_REQUEST_EVENT, time: new Date().toISOString(), ...entry };
+  console.log(JSON.stringify(line));
 }

@@ -6,6 +6,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, UsageError, wantsHe
 import { applyPolicyFileLocal, applyPolicyFileRemote } from "./apply.ts";
 import { InvalidPolicyFileError, loadPolicyFile, printDiagnostics } from "./load.ts";
 import { policyTestCommand, TEST_HELP } from "./test-command.ts";
+import { policyReplayCommand, REPLAY_HELP } from "./replay.ts";
 import { INIT_HELP, policyInitCommand } from "./init.ts";
 import { DIFF_HELP, policyDiffCommand } from "./diff.ts";
 import { HISTORY_HELP, policyHistoryCommand } from "./history.ts";
@@ -23,6 +24,7 @@ Commands:
                             the recorded policy versions
   rollback VERSION (--local|--remote)
                             restore a recorded version all-or-nothing
+  replay FILE --log LOG     which logged token requests FILE would decide differently (exit 3 if any)
   test FILE --service S (--claims JSON|@FILE | --token JWT) --scope SCOPE …
                             what the policy decides for given claims
   schema                    print the JSON Schema of the providers file
@@ -130,6 +132,7 @@ const SUBCOMMANDS: Readonly<Record<string, { help: string; run: (argv: readonly 
   diff: { help: DIFF_HELP, run: policyDiffCommand },
   history: { help: HISTORY_HELP, run: policyHistoryCommand },
   rollback: { help: ROLLBACK_HELP, run: policyRollbackCommand },
+  replay: { help: REPLAY_HELP, run: policyReplayCommand },
   test: { help: TEST_HELP, run: policyTestCommand },
   schema: { help: SCHEMA_HELP, run: schemaCommand },
   init: { help: INIT_HELP, run: policyInitCommand },
