@@ -11,6 +11,7 @@ import { ALLOWED_SERVICES_WARNING } from "../src/settings.ts";
 import { AUTHENTICATION_FAILED } from "../src/token/handler.ts";
 import type { Env } from "../src/env.ts";
 import { discoveryProvider, freshIssuer, mint, putProviders } from "./providers.ts";
+import { captureConsole } from "./console-capture.ts";
 
 const A = "registry-a.test";
 const B = "registry-b.test";
@@ -25,14 +26,7 @@ beforeEach(async () => {
   issuer = freshIssuer(inject("githubIssuer"));
   resetPolicyCache();
   await putProviders([discoveryProvider("default-aud", issuer), discoveryProvider("two-registries", issuer, { audiences: [A, `https://${B}`] })]);
-  warnings = [];
-  logs = [];
-  vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    logs.push(String(line));
-  });
-  vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
-    warnings.push(String(line));
-  });
+  ({ logs, warnings } = captureConsole());
 });
 
 afterEach(() => {

@@ -20,6 +20,7 @@ import type { Env } from "../src/env.ts";
 import worker from "../src/index.ts";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { discoveryProvider, putProviders } from "./providers.ts";
+import { captureConsole } from "./console-capture.ts";
 
 const SERVICE = "registry.test";
 const basic = (user: string, pass: string) => `Basic ${btoa(`${user}:${pass}`)}`;
@@ -39,14 +40,7 @@ beforeEach(async () => {
   resetPolicyCache();
   resetIdentityCaches();
   resetRateLimitWarnings();
-  logs = [];
-  warnings = [];
-  vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    logs.push(String(line));
-  });
-  vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
-    warnings.push(String(line));
-  });
+  ({ logs, warnings } = captureConsole());
 });
 
 afterEach(() => {

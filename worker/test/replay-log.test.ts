@@ -7,6 +7,7 @@ import { SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { discoveryProvider, freshIssuer, mint, putProviders } from "./providers.ts";
 import { resetPolicyCache } from "../src/policy/store.ts";
+import { captureConsole } from "./console-capture.ts";
 
 const SERVICE = "registry.test";
 
@@ -40,10 +41,7 @@ beforeEach(async () => {
     discoveryProvider("whole", issuer, { authz: 'claims.all(k, k != "admin")' }),
     discoveryProvider("open", issuer),
   ]);
-  logs = [];
-  vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    logs.push(String(line));
-  });
+  ({ logs } = captureConsole());
 });
 
 afterEach(() => {

@@ -10,6 +10,7 @@ import { freshIssuer, publicPart, type TestIssuer } from "../src/identity/test-i
 import { ISSUER_RETRY_AFTER_SECONDS, resetIdentityCaches } from "../src/identity/verify-workload-token.ts";
 import { resetPolicyCache } from "../src/policy/store.ts";
 import { discoveryProvider, putProviders } from "./providers.ts";
+import { captureConsole } from "./console-capture.ts";
 
 const SERVICE = "registry.test";
 const basic = (user: string, pass: string) => `Basic ${btoa(`${user}:${pass}`)}`;
@@ -25,14 +26,7 @@ beforeEach(async () => {
   resetPolicyCache();
   resetIdentityCaches();
   await putProviders([discoveryProvider("gha", issuer.url)]);
-  logs = [];
-  warnings = [];
-  vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    logs.push(String(line));
-  });
-  vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
-    warnings.push(String(line));
-  });
+  ({ logs, warnings } = captureConsole());
 });
 
 afterEach(() => {

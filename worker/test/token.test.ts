@@ -13,6 +13,7 @@ import { loadSettings } from "../src/settings.ts";
 import { signJwt } from "../src/signing/sign.ts";
 import { AUTHENTICATION_FAILED } from "../src/token/handler.ts";
 import { refreshAudience } from "../src/token/refresh-token.ts";
+import { captureConsole } from "./console-capture.ts";
 
 const SERVICE = "registry.test";
 const TOKEN_ISSUER = "test-token-issuer";
@@ -52,10 +53,7 @@ beforeEach(async () => {
     // `*` is granted only by a condition that names it (policy/wildcard-action.ts); plain `true` would not.
     discoveryProvider("catalog", issuer, { authz: '(scope.type == "registry" && scope.action == "*") || scope.type == "repository"' }),
   ]);
-  logs = [];
-  vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    logs.push(String(line));
-  });
+  ({ logs } = captureConsole());
 });
 
 afterEach(() => {

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, inject, it, vi } from "vitest"
 import { verifyRegistryToken } from "@jwt-registry-auth/protocol";
 import { resetPolicyCache } from "../src/policy/store.ts";
 import { discoveryProvider, freshIssuer, mint, putProviders } from "./providers.ts";
+import { captureConsole } from "./console-capture.ts";
 
 const SERVICE = "registry.test";
 const basic = (user: string, pass: string) => `Basic ${btoa(`${user}:${pass}`)}`;
@@ -25,10 +26,7 @@ beforeEach(async () => {
     discoveryProvider("explicit", issuer, { authz: 'scope.name.startsWith("acme/") && scope.action in ["pull", "*"]' }),
     discoveryProvider("catalog", issuer, { authz: 'scope.type == "registry" && scope.name == "catalog" && scope.action == "*"' }),
   ]);
-  logs = [];
-  vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    logs.push(String(line));
-  });
+  ({ logs } = captureConsole());
 });
 
 afterEach(() => {
