@@ -4,6 +4,7 @@
  * JSON string, integer times, `class` in its own field.
  */
 import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type CryptoKey, type KeyObject, type JWK } from "jose";
+import type { Result } from "./result.ts";
 import type { ResourceScope } from "./scope.ts";
 
 export interface AccessEntry {
@@ -47,7 +48,7 @@ export type TokenRejection =
   | "wrong_audience"
   | "bad_claims";
 
-export type VerifyResult<T> = { readonly ok: true; readonly claims: T } | { readonly ok: false; readonly reason: TokenRejection; readonly detail: string };
+export type VerifyResult<T> = Result<T, { readonly reason: TokenRejection; readonly detail: string }>;
 
 export type VerificationKey = CryptoKey | KeyObject | JWK | Uint8Array | JWTVerifyGetKey;
 
@@ -131,7 +132,7 @@ export async function verifyRegistryToken(token: string, key: VerificationKey, o
   }
   return {
     ok: true,
-    claims: {
+    value: {
       iss,
       sub: typeof sub === "string" ? sub : "",
       aud,

@@ -54,7 +54,7 @@ export async function authorize(authorizationHeader: string | null, scopes: read
   });
   if (unavailable !== undefined) throw unavailable;
   if (!verified.ok) return { outcome: "invalid", reason: verified.reason, detail: verified.detail, token };
-  const { access } = verified.claims;
+  const { access } = verified.value;
   const allGranted = scopes.every((scope) => scope.actions.every((action) => grants(access, scope, action)));
-  return allGranted ? { outcome: "granted", claims: verified.claims, token } : { outcome: "insufficient", claims: verified.claims, token };
+  return allGranted ? { outcome: "granted", claims: verified.value, token } : { outcome: "insufficient", claims: verified.value, token };
 }

@@ -82,10 +82,10 @@ describe("password grant", () => {
     const verified = await verifyRegistryToken(token, await registryKeys(), { issuer: TOKEN_ISSUER, audience: SERVICE });
     expect(verified.ok).toBe(true);
     if (!verified.ok) return;
-    expect(typeof verified.claims.aud).toBe("string");
-    expect(Number.isInteger(verified.claims.exp)).toBe(true);
-    expect(verified.claims.sub).toBe("gha:repo:acme/app:ref:refs/heads/main");
-    expect(verified.claims.access).toEqual([{ type: "repository", name: "acme/app", actions: ["pull", "push"] }]);
+    expect(typeof verified.value.aud).toBe("string");
+    expect(Number.isInteger(verified.value.exp)).toBe(true);
+    expect(verified.value.sub).toBe("gha:repo:acme/app:ref:refs/heads/main");
+    expect(verified.value.access).toEqual([{ type: "repository", name: "acme/app", actions: ["pull", "push"] }]);
 
     const line = JSON.parse(logs.find((l) => l.includes("token_request")) ?? "{}") as Record<string, unknown>;
     expect(line).toMatchObject({ status: 200, provider: "gha", subject: "repo:acme/app:ref:refs/heads/main", granted: ["repository:acme/app:pull", "repository:acme/app:push"], refused: ["repository:other/app:pull"] });
@@ -115,7 +115,7 @@ describe("password grant", () => {
     expect(res.status).toBe(200);
     const { token } = (await res.json()) as { token: string };
     const verified = await verifyRegistryToken(token, await registryKeys(), { issuer: TOKEN_ISSUER, audience: SERVICE });
-    expect(verified.ok && verified.claims.access).toEqual([]);
+    expect(verified.ok && verified.value.access).toEqual([]);
   });
 
   it("answers the same for /auth/token (the PoC's path) and for a form POST", async () => {
@@ -136,15 +136,15 @@ describe("password grant", () => {
     const keys = await registryKeys();
     const a = await verifyRegistryToken(refused.token, keys, { issuer: TOKEN_ISSUER, audience: SERVICE });
     const b = await verifyRegistryToken(granted.token, keys, { issuer: TOKEN_ISSUER, audience: SERVICE });
-    expect(a.ok && a.claims.access).toEqual([]);
-    expect(b.ok && b.claims.access).toEqual([{ type: "registry", name: "catalog", actions: ["*"] }]);
+    expect(a.ok && a.value.access).toEqual([]);
+    expect(b.ok && b.value.access).toEqual([{ type: "registry", name: "catalog", actions: ["*"] }]);
   });
 
   it("keeps a scope's class in its own field", async () => {
     const res = await tokenGet(`service=${SERVICE}&scope=repository(plugin):acme/plug:pull`, basic("catalog", await mint(issuer, github())));
     const { token } = (await res.json()) as { token: string };
     const verified = await verifyRegistryToken(token, await registryKeys(), { issuer: TOKEN_ISSUER, audience: SERVICE });
-    expect(verified.ok && verified.claims.access).toEqual([{ type: "repository", class: "plugin", name: "acme/plug", actions: ["pull"] }]);
+    expect(verified.ok && verified.value.access).toEqual([{ type: "repository", class: "plugin", name: "acme/plug", actions: ["pull"] }]);
   });
 });
 
@@ -270,14 +270,14 @@ describe("refresh tokens", () => {
     expect(res.status).toBe(200);
     const { token } = (await res.json()) as { token: string };
     const verified = await verifyRegistryToken(token, await registryKeys(), { issuer: TOKEN_ISSUER, audience: SERVICE });
-    expect(verified.ok && verified.claims.access).toEqual([{ type: "repository", name: "acme/app", actions: ["pull"] }]);
+    expect(verified.ok && verified.value.access).toEqual([{ type: "repository", name: "acme/app", actions: ["pull"] }]);
 
     // The policy changes: the same refresh token now gets what the new policy allows.
     resetPolicyCache();
     await putProviders([discoveryProvider("gha", issuer, { authz: 'scope.name == "evil/app"' })]);
     const after = (await (await refresh(rt, "repository:acme/app:pull repository:evil/app:push")).json()) as { token: string };
     const again = await verifyRegistryToken(after.token, await registryKeys(), { issuer: TOKEN_ISSUER, audience: SERVICE });
-    expect(again.ok && again.claims.access).toEqual([{ type: "repository", name: "evil/app", actions: ["push"] }]);
+    expect(again.ok && again.value.access).toEqual([{ type: "repository", name: "evil/app", actions: ["push"] }]);
   });
 
   it("fails once the provider is gone, or for another service", async () => {

@@ -41,7 +41,7 @@ async function grantedAccess(provider: string, scope: string): Promise<unknown> 
   const jwks = (await (await SELF.fetch("http://token.test/.well-known/jwks.json")).json()) as { keys: JWK[] };
   const verified = await verifyRegistryToken(token, createLocalJWKSet(jwks), { issuer: "test-token-issuer", audience: SERVICE });
   if (!verified.ok) throw new Error(`registry token did not verify: ${verified.reason}`);
-  return verified.claims.access;
+  return verified.value.access;
 }
 
 describe('the "*" action', () => {

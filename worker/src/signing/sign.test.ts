@@ -27,7 +27,7 @@ describe("signJwt", () => {
     const header = decodeProtectedHeader(token);
     expect(header).toEqual({ alg: current.alg, typ: "JWT", kid: current.kid, x5c: [pemBody(certPem)] });
     const result = await verifyRegistryToken(token, await importX509(certPem, current.alg), { issuer: "test-issuer", audience: "registry.example" });
-    expect(result).toEqual({ ok: true, claims });
+    expect(result).toEqual({ ok: true, value: claims });
   });
 
   it("leaves x5c out when asked (registries configured with a jwks file)", async () => {
