@@ -78,7 +78,7 @@ class RemoteKeys implements VerificationKeys {
   private async current(): Promise<IssuerKeySet> {
     const keys = await this.cache.keysFor(this.source, { nowMs: this.options.now() });
     if (!keys.ok) throw new KeySourceError(keys.detail);
-    return keys.keySet;
+    return keys.value;
   }
 
   async ready(): Promise<void> {
@@ -91,7 +91,7 @@ class RemoteKeys implements VerificationKeys {
       // A refetch that failed: the token may well be signed by a key we can't see yet — a 503, as at the token
       // server, not a 401 that tells the client its token is bad. Within the cooldown the kid stays unknown: a 401.
       if (refreshed?.ok === false) throw new KeySourceError(refreshed.detail);
-      return refreshed?.keySet;
+      return refreshed?.value;
     });
 }
 
@@ -126,7 +126,7 @@ function remoteSource(id: string, label: string, url: string, fetchFn: typeof fe
     async fetch(): Promise<Parsed<FetchedIssuerKeys>> {
       const response = await fetchJsonBounded(fetchFn, url, { timeoutMs: options.timeoutMs, maxBytes: MAX_ISSUER_RESPONSE_BYTES });
       if (!response.ok) return { ok: false, detail: `${label}: ${response.detail}` };
-      const jwks = parseJwks(response.body);
+      const jwks = parseJwks(response.value.body);
       if (!jwks.ok) return { ok: false, detail: `${label}: ${jwks.detail}` };
       return { ok: true, value: { keys: jwks.value, origin: url, freshForMs: options.maxAgeMs } };
     },

@@ -86,11 +86,11 @@ async function providerKeys(config: ProviderConfig, timeoutMs: number): Promise<
   const limits = { timeoutMs, maxBytes: MAX_ISSUER_RESPONSE_BYTES };
   const discovery = await fetchJsonBounded(fetch, keys.discoveryUrl, limits);
   if (!discovery.ok) return { ok: false, detail: `discovery ${keys.discoveryUrl}: ${discovery.detail}` };
-  const jwksUri = isRecord(discovery.body) ? discovery.body["jwks_uri"] : undefined;
+  const jwksUri = isRecord(discovery.value.body) ? discovery.value.body["jwks_uri"] : undefined;
   if (typeof jwksUri !== "string" || jwksUri === "") return { ok: false, detail: `discovery ${keys.discoveryUrl}: no jwks_uri` };
   const fetched = await fetchJsonBounded(fetch, jwksUri, limits);
   if (!fetched.ok) return { ok: false, detail: `jwks_uri ${jwksUri}: ${fetched.detail}` };
-  const jwks = parseJwks(fetched.body);
+  const jwks = parseJwks(fetched.value.body);
   return jwks.ok ? { ok: true, value: { keySet: issuerKeySet(jwks.value), via: `the issuer's JWKS (${jwksUri})` } } : { ok: false, detail: `jwks_uri ${jwksUri}: ${jwks.detail}` };
 }
 

@@ -6,6 +6,7 @@
  * the target of a redirect would escape the issuer-URL rule.
  */
 import { readCapped } from "../read-capped.ts";
+import type { Result } from "../result.ts";
 
 /** The cap on one fetched document, for both Workers; real JWKS are a few KB (Entra's, with x5c chains, ~20 KB). */
 export const MAX_ISSUER_RESPONSE_BYTES = 256 * 1024;
@@ -15,7 +16,7 @@ export interface FetchLimits {
   readonly maxBytes: number;
 }
 
-export type FetchedJson = { readonly ok: true; readonly body: unknown; readonly cacheControl: string | null } | { readonly ok: false; readonly detail: string };
+export type FetchedJson = Result<{ readonly body: unknown; readonly cacheControl: string | null }>;
 
 export async function fetchJsonBounded(fetchFn: typeof fetch, url: string, limits: FetchLimits): Promise<FetchedJson> {
   const signal = AbortSignal.timeout(limits.timeoutMs);
@@ -38,7 +39,7 @@ export async function fetchJsonBounded(fetchFn: typeof fetch, url: string, limit
     } catch {
       return { ok: false, detail: "response is not JSON" };
     }
-    return { ok: true, body, cacheControl: res.headers.get("Cache-Control") };
+    return { ok: true, value: { body, cacheControl: res.headers.get("Cache-Control") } };
   } catch {
     return { ok: false, detail: signal.aborted ? `timed out after ${limits.timeoutMs} ms` : "network error" };
   }

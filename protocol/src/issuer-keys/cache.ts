@@ -75,7 +75,7 @@ export interface IssuerKeyCacheSettings {
   readonly maxSources: number;
 }
 
-export type IssuerKeys = { readonly ok: true; readonly keySet: IssuerKeySet } | { readonly ok: false; readonly detail: string };
+export type IssuerKeys = Result<IssuerKeySet>;
 
 interface Entry {
   readonly stored: StoredIssuerKeys;
@@ -121,19 +121,19 @@ export class IssuerKeyCache {
   /** The source's current keys: fresh if possible, stale within bounds if the source fails. */
   async keysFor(source: RemoteIssuerKeySource, call: IssuerKeyCall): Promise<IssuerKeys> {
     const state = this.stateFor(source.id);
-    if (state.entry !== undefined && call.nowMs < state.entry.stored.freshUntil) return { ok: true, keySet: state.entry.keySet };
+    if (state.entry !== undefined && call.nowMs < state.entry.stored.freshUntil) return { ok: true, value: state.entry.keySet };
 
     if (source.store !== undefined) {
       const stored = await source.store.read();
       if (stored !== undefined && (state.entry === undefined || stored.fetchedAt > state.entry.stored.fetchedAt)) state.entry = entryOf(stored);
-      if (state.entry !== undefined && call.nowMs < state.entry.stored.freshUntil) return { ok: true, keySet: state.entry.keySet };
+      if (state.entry !== undefined && call.nowMs < state.entry.stored.freshUntil) return { ok: true, value: state.entry.keySet };
     }
 
     if (state.inflight === undefined && this.withinCooldown(state.lastAttemptAt, call.nowMs)) return this.staleOrUnavailable(state, call.nowMs, state.lastFailure);
     // Another caller is refetching: keys within the stale bound serve meanwhile rather than waiting on it.
     if (state.inflight !== undefined && this.hasUsableStale(state, call.nowMs)) return this.staleOrUnavailable(state, call.nowMs);
     const refreshed = await this.refresh(source, state, call);
-    return refreshed.ok ? { ok: true, keySet: refreshed.value.keySet } : this.staleOrUnavailable(state, call.nowMs, refreshed.detail);
+    return refreshed.ok ? { ok: true, value: refreshed.value.keySet } : this.staleOrUnavailable(state, call.nowMs, refreshed.detail);
   }
 
   /**
@@ -155,7 +155,7 @@ export class IssuerKeyCache {
       }
     }
     const refreshed = await this.refresh(source, state, call);
-    return refreshed.ok ? { ok: true, keySet: refreshed.value.keySet } : failed(refreshed.detail);
+    return refreshed.ok ? { ok: true, value: refreshed.value.keySet } : failed(refreshed.detail);
   }
 
   private withinCooldown(since: number | undefined, nowMs: number): boolean {
@@ -167,7 +167,7 @@ export class IssuerKeyCache {
   }
 
   private staleOrUnavailable(state: SourceState, nowMs: number, failure?: string): IssuerKeys {
-    if (state.entry !== undefined && this.hasUsableStale(state, nowMs)) return { ok: true, keySet: state.entry.keySet };
+    if (state.entry !== undefined && this.hasUsableStale(state, nowMs)) return { ok: true, value: state.entry.keySet };
     const why = state.entry === undefined ? "issuer keys could not be fetched" : "issuer is failing and its cached keys are too old";
     return { ok: false, detail: failure === undefined ? why : `${why}: ${failure}` };
   }

@@ -22,12 +22,12 @@ function streamed(chunks: number): ReadableStream<Uint8Array> {
 describe("fetchJsonBounded", () => {
   it("reads a JSON document and its Cache-Control from a real loopback issuer", async () => {
     const result = await fetchJsonBounded((i, init) => fetch(i, init), `${inject("githubIssuer")}/.well-known/openid-configuration`, limits);
-    expect(result).toMatchObject({ ok: true, body: { issuer: inject("githubIssuer") }, cacheControl: null });
+    expect(result).toMatchObject({ ok: true, value: { body: { issuer: inject("githubIssuer") }, cacheControl: null } });
   });
 
   it("passes Cache-Control on", async () => {
     const result = await fetchJsonBounded(answer(() => new Response('{"keys":[]}', { headers: { "Cache-Control": "max-age=60" } })), URL_, limits);
-    expect(result).toEqual({ ok: true, body: { keys: [] }, cacheControl: "max-age=60" });
+    expect(result).toEqual({ ok: true, value: { body: { keys: [] }, cacheControl: "max-age=60" } });
   });
 
   it("does not follow redirects", async () => {

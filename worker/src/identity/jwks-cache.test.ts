@@ -221,10 +221,10 @@ describe("JWKS cache limits (injected fetch)", () => {
     issuer.state.jwks = { keys: Array.from({ length: 4 }, (_, i) => ({ ...JWK_EC, kid: `k${i}` })) };
     const later = { ...call, nowMs: t0 + HOUR * 1000 };
     const stale = await cache.keysFor(SOURCE, later);
-    expect(stale.ok && first.ok && stale.keySet === first.keySet).toBe(true);
+    expect(stale.ok && first.ok && stale.value === first.value).toBe(true);
     issuer.state.jwks = { keys: [{ kty: "oct", k: "c2VjcmV0" }] };
     const stillStale = await cache.keysFor(SOURCE, { ...later, nowMs: later.nowMs + HOUR * 1000 });
-    expect(stillStale.ok && first.ok && stillStale.keySet === first.keySet).toBe(true);
+    expect(stillStale.ok && first.ok && stillStale.value === first.value).toBe(true);
     expect(issuer.calls).toHaveLength(6);
   });
 

@@ -28,7 +28,7 @@ import {
   type RemoteIssuerKeySource,
   type StoredIssuerKeys,
 } from "@jwt-registry-auth/protocol/issuer-keys";
-import { sha256Hex } from "@jwt-registry-auth/protocol";
+import { sha256Hex, type Result } from "@jwt-registry-auth/protocol";
 import { freshLifetimeSeconds } from "./cache-control.ts";
 import { parseDiscovery } from "./discovery-document.ts";
 
@@ -75,9 +75,7 @@ export interface CacheCall {
   readonly nowMs: number;
 }
 
-export type IssuerKeys =
-  | { readonly ok: true; readonly keySet: IssuerKeySet }
-  | { readonly ok: false; readonly reason: "issuer_not_allowed" | "issuer_unavailable"; readonly detail: string };
+export type IssuerKeys = Result<IssuerKeySet, { readonly reason: "issuer_not_allowed" | "issuer_unavailable"; readonly detail: string }>;
 
 /** The KV value (docs/storage-schema.md). */
 export interface StoredJwks {
@@ -252,16 +250,16 @@ export class JwksCache {
     };
     const discoveryResponse = await fetchJsonBounded(this.fetchFn, discoveryUrl, limits);
     if (!discoveryResponse.ok) return failed("discovery", discoveryUrl, discoveryResponse.detail);
-    const discovery = parseDiscovery(discoveryResponse.body, source.issuer);
+    const discovery = parseDiscovery(discoveryResponse.value.body, source.issuer);
     if (!discovery.ok) return failed("discovery", discoveryUrl, discovery.detail);
     const { jwksUri } = discovery.value;
     const jwksUriCheck = checkIssuerUrl(jwksUri, allowHttpLoopback);
     if (!jwksUriCheck.ok) return failed("jwks_uri", jwksUri, `refused: ${jwksUriCheck.detail}`);
     const jwksResponse = await fetchJsonBounded(this.fetchFn, jwksUri, limits);
     if (!jwksResponse.ok) return failed("jwks_uri", jwksUri, jwksResponse.detail);
-    const jwks = parseJwks(jwksResponse.body, this.settings.maxKeys);
+    const jwks = parseJwks(jwksResponse.value.body, this.settings.maxKeys);
     if (!jwks.ok) return failed("jwks_uri", jwksUri, jwks.detail);
-    const freshSeconds = freshLifetimeSeconds(jwksResponse.cacheControl, {
+    const freshSeconds = freshLifetimeSeconds(jwksResponse.value.cacheControl, {
       minSeconds: this.settings.minFreshSeconds,
       maxSeconds: this.settings.maxFreshSeconds,
       defaultSeconds: this.settings.defaultFreshSeconds,

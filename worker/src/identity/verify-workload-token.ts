@@ -85,11 +85,11 @@ function keyResolver(provider: ProviderConfig, call: CacheCall): JWTVerifyGetKey
   return async (header, token) => {
     const current = await jwksCache.keysFor(source, call);
     if (!current.ok) throw new KeysUnavailable(current);
-    return selectIssuerKey(current.keySet, header, token, async () => {
+    return selectIssuerKey(current.value, header, token, async () => {
       const refreshed = await jwksCache.keysAfterUnknownKid(source, call);
       // A failed refetch may hide a rotated key: the issuer is unavailable, not the token bad.
       if (refreshed !== undefined && !refreshed.ok) throw new KeysUnavailable(refreshed);
-      return refreshed?.keySet;
+      return refreshed?.value;
     });
   };
 }
