@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "@jwt-registry-auth/testkit/repo-root";
 import { claimsToCel, scopeToCel, type ScopeInput } from "@jwt-registry-auth/core/policy/cel-values";
-import { compileProvider, type LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
+import { compileProvider, type LoadedProvider } from "@jwt-registry-auth/core/providers/compile-provider";
 import { evaluateCondition, runProgram, type ConditionBindings, type ConditionKind } from "@jwt-registry-auth/core/policy/condition";
 import { evaluateAuthn, evaluateAuthz, type Decision } from "@jwt-registry-auth/core/policy/evaluate";
 import { CLAIMS_SAMPLES } from "@jwt-registry-auth/core/policy/samples";

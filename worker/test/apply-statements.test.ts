@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
-import { policyApplyStatements, renderSqlScript, sqlLiteral, TEXT_CHUNK_CODE_POINTS, textChunks, type SqlStatement } from "@jwt-registry-auth/core/policy/apply-statements";
+import { policyApplyStatements, renderSqlScript, sqlLiteral, TEXT_CHUNK_CODE_POINTS, textChunks, type SqlStatement } from "@jwt-registry-auth/core/providers/apply-statements";
 
 const db = env.POLICY_DB;
 const meta = { appliedAt: "2026-01-01T00:00:00.000Z", sourceSha256: "ab".repeat(32) };

@@ -4,7 +4,7 @@
  * picks them up and provider ids follow the apply's rules.
  */
 import { env } from "cloudflare:test";
-import { policyApplyStatements } from "@jwt-registry-auth/core/policy/apply-statements";
+import { policyApplyStatements } from "@jwt-registry-auth/core/providers/apply-statements";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 
 export async function putProviders(providers: readonly ProviderConfig[]): Promise<void> {

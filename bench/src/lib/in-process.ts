@@ -9,7 +9,7 @@ import type { AccessEntry } from "@jwt-registry-auth/protocol";
 import type { Env } from "@jwt-registry-auth/worker/env";
 import { verifyWorkloadToken } from "@jwt-registry-auth/worker/identity/verify-workload-token";
 import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
-import { compileProvider, type LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
+import { compileProvider, type LoadedProvider } from "@jwt-registry-auth/core/providers/compile-provider";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { loadSettings, type Settings } from "@jwt-registry-auth/worker/settings";
 import { issueRegistryToken } from "@jwt-registry-auth/worker/token/issue-registry-token";

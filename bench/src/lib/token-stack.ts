@@ -16,7 +16,7 @@ import { startOidcIssuer, type OidcIssuer } from "@jwt-registry-auth/testkit";
 import { REPO_ROOT } from "@jwt-registry-auth/testkit/repo-root";
 import { makeTempDir, removeDir } from "@jwt-registry-auth/testkit/temp-dir";
 import { applyD1Migrations } from "@jwt-registry-auth/testkit/wrangler";
-import { policyApplyStatements } from "@jwt-registry-auth/core/policy/apply-statements";
+import { policyApplyStatements } from "@jwt-registry-auth/core/providers/apply-statements";
 import { parseProvidersConfig } from "@jwt-registry-auth/core/providers/config";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { discoveryUrlFor, validateProviderConfig } from "@jwt-registry-auth/core/providers/validate";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
-import { compileProvider } from "@jwt-registry-auth/core/policy/compile-provider";
+import { compileProvider } from "@jwt-registry-auth/core/providers/compile-provider";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { discoveryUrlFor } from "@jwt-registry-auth/core/providers/validate";
 import { MAX_ACTIONS_PER_SCOPE, MAX_SCOPES_PER_REQUEST, parseTokenRequest } from "@jwt-registry-auth/worker/token/request";

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Diagnostic } from "@jwt-registry-auth/core/providers/config";
-import { policyApplyStatements, renderSqlScript, type SqlStatement } from "@jwt-registry-auth/core/policy/apply-statements";
+import { policyApplyStatements, renderSqlScript, type SqlStatement } from "@jwt-registry-auth/core/providers/apply-statements";
 import { loadValidPolicyFile, type PolicyFile } from "./load.ts";
 import { QUIET_ENV, resolveLocalD1, withLocalD1, WRANGLER_BIN, type LocalD1Options } from "./local-d1.ts";
 

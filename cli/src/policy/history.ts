@@ -5,7 +5,7 @@
  * as its `--local` form, so the remote path is tested by running it locally.
  */
 import { spawnSync } from "node:child_process";
-import { sqlLiteral } from "@jwt-registry-auth/core/policy/apply-statements";
+import { sqlLiteral } from "@jwt-registry-auth/core/providers/apply-statements";
 import { EXIT_FAILED, EXIT_OK, parseCommandArgs, UsageError, type Io } from "../io.ts";
 import { QUIET_ENV, resolveLocalD1, withLocalD1, WRANGLER_BIN, type LocalD1Options } from "./local-d1.ts";
 

@@ -16,7 +16,7 @@
 import { readFileSync } from "node:fs";
 import { formatScope, parseScope, ScopeError, type ResourceScope } from "@jwt-registry-auth/protocol";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
-import { compileProvider, describeProviderIssue, type LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
+import { compileProvider, describeProviderIssue, type LoadedProvider } from "@jwt-registry-auth/core/providers/compile-provider";
 import { claimsUsedByProvider } from "@jwt-registry-auth/core/policy/claims-used";
 import { evaluateAuthn, evaluateAuthz, type Decision } from "@jwt-registry-auth/core/policy/evaluate";
 import { TOKEN_REQUEST_EVENT, type TokenRequestLog } from "@jwt-registry-auth/core/policy/token-request-log";

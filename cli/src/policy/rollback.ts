@@ -1,6 +1,6 @@
 /**
  * `policy rollback VERSION`: restore a recorded version's providers with the
- * statements `policy apply` runs (core/src/policy/apply-statements.ts), fed
+ * statements `policy apply` runs (core/src/providers/apply-statements.ts), fed
  * the stored provider JSON, hash and text instead of a file's: one D1 batch
  * locally, one SQL file remotely, so D1 holds the old set or the restored one,
  * never a mix. The restore is itself a new version that records which one it
@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
-import { policyApplyStatements, renderSqlScript, type SqlStatement } from "@jwt-registry-auth/core/policy/apply-statements";
+import { policyApplyStatements, renderSqlScript, type SqlStatement } from "@jwt-registry-auth/core/providers/apply-statements";
 import { EXIT_FAILED, EXIT_OK, parseCommandArgs, type Io } from "../io.ts";
 import { remoteApplyArgs } from "./apply.ts";
 import { parseVersion, readStoredVersion, STORE_HELP, STORE_OPTIONS, storeFromArgs, type PolicyStore, type StoredVersion } from "./history.ts";

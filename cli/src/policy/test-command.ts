@@ -17,7 +17,7 @@ import { compactVerify, decodeJwt, decodeProtectedHeader, errors as joseErrors, 
 import { parseScopes, ScopeError, formatScope, type ResourceScope } from "@jwt-registry-auth/protocol";
 import { fetchJsonBounded, issuerKeySet, jwksFromPems, kidlessIssuerKeySet, MAX_ISSUER_RESPONSE_BYTES, parseJwks, type IssuerKeySet, type Parsed } from "@jwt-registry-auth/protocol/issuer-keys";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
-import { compileProvider, describeProviderIssue } from "@jwt-registry-auth/core/policy/compile-provider";
+import { compileProvider, describeProviderIssue } from "@jwt-registry-auth/core/providers/compile-provider";
 import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
 import { EXIT_FAILED, EXIT_OK, parseCommandArgs, UsageError, type Io } from "../io.ts";
 import { loadPolicyFile, printDiagnostics } from "./load.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { claimsUsedByCondition, claimsUsedByProvider, pickClaims } from "./claims-used.ts";
-import type { LoadedProvider } from "./compile-provider.ts";
+import type { LoadedProvider } from "../providers/compile-provider.ts";
 import { compileCondition, type CompiledCondition, type ConditionKind } from "./condition.ts";
 import type { ProviderConfig } from "../providers/model.ts";
 
@@ -64,8 +64,10 @@ describe("claimsUsedByProvider", () => {
   });
 
   it("no conditions: no claims; one whole-claims read makes the provider not replayable", () => {
-    expect(claimsUsedByProvider({ config })).toEqual({ replayable: true, claims: [] });
-    expect(claimsUsedByProvider({ config, authn: compiled('claims.sub != ""', "authn"), authz: compiled("size(claims) > 0") }).replayable).toBe(false);
+    const none: LoadedProvider = { config };
+    const whole: LoadedProvider = { config, authn: compiled('claims.sub != ""', "authn"), authz: compiled("size(claims) > 0") };
+    expect(claimsUsedByProvider(none)).toEqual({ replayable: true, claims: [] });
+    expect(claimsUsedByProvider(whole).replayable).toBe(false);
   });
 });
 

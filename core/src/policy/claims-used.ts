@@ -17,8 +17,7 @@
  * `claims` shadows the input and is not a read of it.
  */
 import { forEachChild, stringConstant, type Expr } from "./cel-ast.ts";
-import type { LoadedProvider } from "./compile-provider.ts";
-import { linePosition, type CompiledCondition } from "./condition.ts";
+import { linePosition, type CompiledCondition, type CompiledConditions } from "./condition.ts";
 
 export type ClaimsUsed =
   /** `claims`: the top-level claim names read, sorted. */
@@ -69,13 +68,13 @@ export function claimsUsedByCondition(condition: CompiledCondition): ClaimsUsed 
   return { replayable: true, claims: [...names].sort() };
 }
 
-const cache = new WeakMap<LoadedProvider, ClaimsUsed>();
+const cache = new WeakMap<CompiledConditions, ClaimsUsed>();
 
 /**
  * The union over a provider's authn and authz conditions. Computed once per
  * compiled provider (cached by the object), never per request.
  */
-export function claimsUsedByProvider(provider: LoadedProvider): ClaimsUsed {
+export function claimsUsedByProvider(provider: CompiledConditions): ClaimsUsed {
   const cached = cache.get(provider);
   if (cached !== undefined) return cached;
   const names = new Set<string>();

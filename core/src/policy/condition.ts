@@ -42,6 +42,18 @@ export interface ConditionIssue {
 
 export type ConditionBindings = Readonly<Record<string, CelInput>>;
 
+/**
+ * A provider's compiled conditions, as evaluation sees them. The provider
+ * model (providers/compile-provider.ts LoadedProvider) has these members, so
+ * policy/ needs nothing from providers/.
+ */
+export interface CompiledConditions {
+  /** Absent: every verified token authenticates. */
+  readonly authn?: CompiledCondition;
+  /** Absent: every requested scope is granted. */
+  readonly authz?: CompiledCondition;
+}
+
 export interface CompiledCondition {
   readonly kind: ConditionKind;
   readonly source: string;

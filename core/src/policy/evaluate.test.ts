@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ProviderConfig } from "../providers/model.ts";
 import { evaluateAuthn, evaluateAuthz } from "./evaluate.ts";
-import { compileProvider, type LoadedProvider } from "./compile-provider.ts";
+import { compileProvider, type LoadedProvider } from "../providers/compile-provider.ts";
 
 function load(extra: Partial<ProviderConfig>): LoadedProvider {
   const result = compileProvider({

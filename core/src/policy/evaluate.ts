@@ -7,8 +7,7 @@
  * allocated or evaluated beyond the condition's one program.
  */
 import { claimsToCel, scopeToCel, type ScopeInput } from "./cel-values.ts";
-import { runProgram, type CompiledCondition, type ConditionBindings, type ConditionKind } from "./condition.ts";
-import type { LoadedProvider } from "./compile-provider.ts";
+import { runProgram, type CompiledCondition, type ConditionBindings, type ConditionKind, type CompiledConditions } from "./condition.ts";
 import { explainRefusal, formatExplanation, type Explanation } from "./explain.ts";
 import { WILDCARD_ACTION } from "./wildcard-action.ts";
 
@@ -56,7 +55,7 @@ function decide(condition: CompiledCondition | undefined, bindings: () => Condit
   return { allowed: false, reason: formatExplanation(explanation), explanation };
 }
 
-export function evaluateAuthn(p: LoadedProvider, input: { service: string; claims: Record<string, unknown> }): Decision {
+export function evaluateAuthn(p: CompiledConditions, input: { service: string; claims: Record<string, unknown> }): Decision {
   return decide(p.authn, () => ({ service: input.service, claims: claimsOf(input.claims) }), NO_AUTHN);
 }
 
@@ -65,7 +64,7 @@ export function evaluateAuthn(p: LoadedProvider, input: { service: string; claim
  * authz condition grants it only if it names it (wildcard-action.ts); one that
  * doesn't refuses it unevaluated, however it would have answered.
  */
-export function evaluateAuthz(p: LoadedProvider, input: { service: string; claims: Record<string, unknown>; scope: ScopeInput }): Decision {
+export function evaluateAuthz(p: CompiledConditions, input: { service: string; claims: Record<string, unknown>; scope: ScopeInput }): Decision {
   if (input.scope.action === WILDCARD_ACTION && p.authz !== undefined && !p.authz.namesWildcardAction) return WILDCARD_NOT_NAMED;
   return decide(p.authz, () => ({ service: input.service, claims: claimsOf(input.claims), scope: scopeToCel(input.scope) }), NO_AUTHZ);
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
-import { policyApplyStatements } from "@jwt-registry-auth/core/policy/apply-statements";
+import { policyApplyStatements } from "@jwt-registry-auth/core/providers/apply-statements";
 import { evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
 import { lookupProvider, MAX_STALE_MS, policyCacheStats, PolicyStoreUnavailableError, resetPolicyCache, REVALIDATE_MS } from "./store.ts";
 

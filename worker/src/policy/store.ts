@@ -21,10 +21,10 @@
  *   closed — map it to a 503).
  */
 import { validateProviderConfig } from "@jwt-registry-auth/core/providers/validate";
-import { compileProvider, describeProviderIssue, type LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
+import { compileProvider, describeProviderIssue, type LoadedProvider } from "@jwt-registry-auth/core/providers/compile-provider";
 import type { Result } from "@jwt-registry-auth/protocol";
 
-export type { LoadedProvider } from "@jwt-registry-auth/core/policy/compile-provider";
+export type { LoadedProvider } from "@jwt-registry-auth/core/providers/compile-provider";
 
 /** How long a confirmed version is trusted before D1 is asked again. */
 export const REVALIDATE_MS = 2_000;

@@ -3,8 +3,8 @@
  * compiled once when its policy version is loaded.
  */
 import type { Result } from "@jwt-registry-auth/protocol/result";
-import type { ProviderConfig } from "../providers/model.ts";
-import { compileCondition, type CompiledCondition, type ConditionIssue, type ConditionKind } from "./condition.ts";
+import type { ProviderConfig } from "./model.ts";
+import { compileCondition, type CompiledCondition, type ConditionIssue, type ConditionKind } from "../policy/condition.ts";
 
 export interface LoadedProvider {
   readonly config: ProviderConfig;

@@ -19,7 +19,7 @@
  * round trip either. `policy rollback N` runs these same statements with
  * version N's stored providers and text, so it is all-or-nothing too.
  */
-import type { ProviderConfig } from "../providers/model.ts";
+import type { ProviderConfig } from "./model.ts";
 
 export type SqlValue = string | number | null;
 
