@@ -5,6 +5,7 @@
 //   node build.mjs          writes dist/
 //   node build.mjs --check  exits 1 if dist/ differs from a fresh build (CI)
 import { build } from "esbuild";
+import { helperBuildOptions } from "../credential-helper/build-options.mjs";
 import { chmodSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import console from "node:console";
@@ -33,19 +34,7 @@ const action = await build({
 });
 
 // The same bundle as credential-helper/build.mjs makes, under the name clients run.
-const helper = await build({
-  absWorkingDir: join(root, "..", "credential-helper"),
-  entryPoints: ["src/bin.ts"],
-  outfile: HELPER,
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "esm",
-  banner: { js: "#!/usr/bin/env node" },
-  legalComments: "none",
-  logLevel: "warning",
-  write: !check,
-});
+const helper = await build({ ...helperBuildOptions(HELPER), write: !check });
 if (!check) chmodSync(HELPER, 0o755);
 
 if (check) {
