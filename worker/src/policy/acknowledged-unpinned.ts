@@ -8,9 +8,7 @@
  * isolate for CACHE_MS: /healthz is polled, and an apply shows within that.
  * A failed read is reported as unknown, never as "none".
  */
-import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
-
-const ACKNOWLEDGED: NonNullable<ProviderConfig["sharedIssuer"]> = "unpinned-acknowledged";
+import { UNPINNED_ACKNOWLEDGED as ACKNOWLEDGED } from "@jwt-registry-auth/core/policy/shared-issuer";
 export const CACHE_MS = 10_000;
 
 let cached: { readonly at: number; readonly names: readonly string[] } | undefined;
