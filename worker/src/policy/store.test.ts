@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { policyApplyStatements } from "@jwt-registry-auth/core/providers/apply-statements";
 import { evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
-import { lookupProvider, MAX_STALE_MS, policyCacheStats, PolicyStoreUnavailableError, resetPolicyCache, REVALIDATE_MS } from "./store.ts";
+import { lookupProvider, MAX_POLICY_AGE_MS, policyCacheStats, PolicyStoreUnavailableError, resetPolicyCache, REVALIDATE_MS } from "./store.ts";
 
 const db = env.POLICY_DB;
 
@@ -35,7 +35,7 @@ describe("lookupProvider", () => {
     await apply([provider("gha", "scope.action == 'pull'")]);
     const found = await lookupProvider(db, "gha", 1_000);
     expect(found.found && found.ok && found.value.provider.config.name).toBe("gha");
-    expect(await lookupProvider(db, "nobody", 1_000)).toEqual({ found: false });
+    expect(await lookupProvider(db, "nobody", 1_000)).toMatchObject({ found: false });
   });
 
   it("picks up a change in D1 only after the revalidation interval, with one cheap read per interval", async () => {
@@ -78,7 +78,7 @@ describe("lookupProvider", () => {
     await putRaw("bad-cel", JSON.stringify(provider("bad-cel", "claims.sub")));
     await putRaw("renamed", JSON.stringify(provider("other", "true")));
 
-    expect(await lookupProvider(db, "not-json", 1)).toEqual({ found: true, ok: false, error: "provider not-json: stored config is not valid JSON" });
+    expect(await lookupProvider(db, "not-json", 1)).toMatchObject({ found: true, ok: false, error: "provider not-json: stored config is not valid JSON" });
     expect(await lookupProvider(db, "invalid", 1)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/stored config is invalid: issuer/) });
     expect(await lookupProvider(db, "bad-cel", 1)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/authz\.condition: condition must evaluate to a bool/) });
     expect(await lookupProvider(db, "renamed", 1)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/is named other/) });
@@ -88,7 +88,7 @@ describe("lookupProvider", () => {
   it("revalidates once per interval while concurrent requests keep using the cache", async () => {
     await apply([provider("gha", "true")]);
     expect(await lookupProvider(db, "gha", 0)).toMatchObject({ found: true, ok: true });
-    const results = await Promise.all(Array.from({ length: 20 }, () => lookupProvider(db, "gha", 5_000)));
+    const results = await Promise.all(Array.from({ length: 20 }, () => lookupProvider(db, "gha", 3_000)));
     expect(results.every((r) => r.found && r.ok)).toBe(true);
     expect(policyCacheStats()).toMatchObject({ versionReads: 2, reloads: 1, compiles: 1 });
   });
@@ -100,38 +100,80 @@ describe("lookupProvider", () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const prepare = db.prepare.bind(db);
-    vi.spyOn(db, "prepare").mockImplementationOnce((query: string) => {
-      const statement = prepare(query);
-      return { first: async () => (await gate, statement.first()) } as unknown as D1PreparedStatement;
+    const withSession = db.withSession.bind(db);
+    vi.spyOn(db, "withSession").mockImplementationOnce((constraint) => {
+      const session = withSession(constraint);
+      const gated = (query: string) => {
+        const statement = session.prepare(query);
+        return { all: async () => (await gate, statement.all()) } as unknown as D1PreparedStatement;
+      };
+      return { prepare: gated, batch: session.batch.bind(session), getBookmark: () => session.getBookmark() } as unknown as D1DatabaseSession;
     });
-    const revalidating = lookupProvider(db, "gha", 5_000);
-    const others = await Promise.all(Array.from({ length: 19 }, () => lookupProvider(db, "gha", 5_001)));
+    const revalidating = lookupProvider(db, "gha", 3_000);
+    const others = await Promise.all(Array.from({ length: 19 }, () => lookupProvider(db, "gha", 3_001)));
     expect(others.every((r) => r.found && r.ok)).toBe(true);
     release();
     expect(await revalidating).toMatchObject({ found: true, ok: true });
   });
 
-  it("given waitUntil, answers from the snapshot at once and revalidates in the background", async () => {
+  it("given waitUntil, answers from the snapshot at once and revalidates in the background, inside the bound", async () => {
     await apply([provider("gha", "true")]);
     expect(await lookupProvider(db, "gha", 0)).toMatchObject({ found: true, ok: true });
     await apply([provider("gha", "true"), provider("second", "true")]);
     const background: Promise<unknown>[] = [];
-    expect(await lookupProvider(db, "second", 5_000, (p) => background.push(p))).toEqual({ found: false });
+    expect(await lookupProvider(db, "second", REVALIDATE_MS, (p) => background.push(p))).toMatchObject({ found: false });
     expect(background).toHaveLength(1);
     await Promise.all(background);
-    expect(await lookupProvider(db, "second", 5_001, (p) => background.push(p))).toMatchObject({ found: true, ok: true });
+    expect(await lookupProvider(db, "second", REVALIDATE_MS + 1, (p) => background.push(p))).toMatchObject({ found: true, ok: true });
     expect(background).toHaveLength(1);
   });
 
-  it("keeps serving a recent cache while D1 fails, then fails closed", async () => {
+  it("never decides on a version older than MAX_POLICY_AGE_MS, even on an idle isolate with waitUntil", async () => {
+    await apply([provider("gha", "true")]);
+    const first = await lookupProvider(db, "gha", 0);
+    await apply([provider("gha", "false")]);
+    const background: Promise<unknown>[] = [];
+    const afterIdle = await lookupProvider(db, "gha", MAX_POLICY_AGE_MS + 1, (p) => background.push(p));
+    expect(background).toHaveLength(0);
+    expect(afterIdle.version).toBe(first.version + 1);
+    expect(afterIdle.found && afterIdle.ok && evaluateAuthz(afterIdle.value.provider, pull).allowed).toBe(false);
+  });
+
+  it("reports the version each lookup was decided on", async () => {
+    await apply([provider("gha", "true")]);
+    const before = await lookupProvider(db, "gha", 0);
+    const missing = await lookupProvider(db, "nobody", 1);
+    expect(missing).toEqual({ found: false, version: before.version });
+    await apply([provider("gha", "true")]);
+    expect((await lookupProvider(db, "gha", MAX_POLICY_AGE_MS + 1)).version).toBe(before.version + 1);
+  });
+
+  it("reads one row per version check at steady state, through a D1 session that starts from the newest bookmark", async () => {
+    await apply([provider("gha", "true")]);
+    const constraints: (string | undefined)[] = [];
+    const withSession = db.withSession.bind(db);
+    vi.spyOn(db, "withSession").mockImplementation((constraint) => {
+      constraints.push(constraint);
+      return withSession(constraint);
+    });
+    await lookupProvider(db, "gha", 0);
+    const afterLoad = policyCacheStats();
+    for (let i = 1; i <= 5; i++) await lookupProvider(db, "gha", i * REVALIDATE_MS);
+    const stats = policyCacheStats();
+    expect(stats.versionReads - afterLoad.versionReads).toBe(5);
+    expect(stats.rowsRead - afterLoad.rowsRead).toBe(5);
+    expect(constraints[0]).toBe("first-unconstrained");
+    expect(constraints.slice(1).every((c) => typeof c === "string" && c !== "first-unconstrained" && c !== "first-primary")).toBe(true);
+  });
+
+  it("keeps serving a cache inside the bound while D1 fails, then fails closed", async () => {
     await apply([provider("gha", "true")]);
     expect(await lookupProvider(db, "gha", 0)).toMatchObject({ found: true, ok: true });
-    vi.spyOn(db, "prepare").mockImplementation(() => {
+    vi.spyOn(db, "withSession").mockImplementation(() => {
       throw new Error("D1 is down");
     });
-    expect(await lookupProvider(db, "gha", MAX_STALE_MS)).toMatchObject({ found: true, ok: true });
-    await expect(lookupProvider(db, "gha", MAX_STALE_MS + REVALIDATE_MS + 1)).rejects.toThrow(PolicyStoreUnavailableError);
+    expect(await lookupProvider(db, "gha", MAX_POLICY_AGE_MS)).toMatchObject({ found: true, ok: true });
+    await expect(lookupProvider(db, "gha", MAX_POLICY_AGE_MS + 1)).rejects.toThrow(PolicyStoreUnavailableError);
 
     resetPolicyCache();
     await expect(lookupProvider(db, "gha", 0)).rejects.toThrow(/policy store unavailable: D1 is down/);

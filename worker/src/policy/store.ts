@@ -1,24 +1,32 @@
 /**
  * The D1 policy store as the /token handler sees it: compiled providers cached
- * in isolate memory, revalidated with one cheap read of `policy_version` at
- * most every REVALIDATE_MS, reloaded only when that version changed.
+ * in isolate memory, revalidated with one cheap read of `policy_version` (one
+ * row) at most every REVALIDATE_MS, reloaded only when that version changed.
  *
  * - A provider is compiled on first use per version, and a new version reuses
  *   every provider whose stored JSON didn't change.
  * - A broken row (bad JSON, invalid config, a condition that no longer
  *   compiles) makes that provider `ok: false`; the others are unaffected.
- * - Stale-while-revalidate: the first request after the interval claims the
- *   revalidation and, given a `waitUntil`, runs it in the background and
- *   answers from the snapshot; every other request uses the snapshot too. No
- *   request ever awaits another request's D1 read (workerd cancels such a
- *   request as hung: 0.6% of the 64-connection soak did, when reads were
- *   shared), and none awaits D1 on the warm path at all: under that soak, a
- *   request awaiting its own read every 2 s still cost 30–80 dropped
- *   connections a minute in workerd, and none with the read in the background.
- *   On a cold isolate every concurrent request does its own read.
- * - D1 unreachable: a cache last confirmed at most MAX_STALE_MS ago keeps
- *   serving; otherwise lookupProvider throws PolicyStoreUnavailableError (fail
- *   closed — map it to a 503).
+ * - Bounded staleness: no decision is ever made on a version D1 confirmed more
+ *   than MAX_POLICY_AGE_MS ago, so `policy apply` reaches every isolate within
+ *   that bound plus one D1 read (docs/policy.md, "When a change takes
+ *   effect"). Within the bound, stale-while-revalidate: the first request
+ *   after REVALIDATE_MS claims the revalidation and, given a `waitUntil`, runs
+ *   it in the background and answers from the snapshot; every other request
+ *   uses the snapshot too. No request ever awaits another request's D1 read
+ *   (workerd cancels such a request as hung: 0.6% of the 64-connection soak
+ *   did, when reads were shared), and none awaits D1 while traffic keeps the
+ *   snapshot inside the bound: under that soak, a request awaiting its own
+ *   read every 2 s still cost 30–80 dropped connections a minute in workerd,
+ *   and none with the read in the background. Past the bound (a cold or idle
+ *   isolate) every concurrent request does its own read.
+ * - D1 unreachable: a snapshot inside the bound keeps serving; past it,
+ *   lookupProvider throws PolicyStoreUnavailableError (fail closed — a 503):
+ *   a revoked provider must not outlive the bound because D1 was down.
+ * - Reads go through a D1 session (the Sessions API), so read replicas can
+ *   serve them; the session starts from the newest bookmark this isolate has
+ *   seen, so a lagging replica can never hand it an older version than one it
+ *   already decided on.
  */
 import { validateProviderConfig } from "@jwt-registry-auth/core/providers/validate";
 import { compileProvider, describeProviderIssue, type LoadedProvider } from "@jwt-registry-auth/core/providers/compile-provider";
@@ -28,8 +36,12 @@ export type { LoadedProvider } from "@jwt-registry-auth/core/providers/compile-p
 
 /** How long a confirmed version is trusted before D1 is asked again. */
 export const REVALIDATE_MS = 2_000;
-/** How long a cache keeps serving while D1 can't be read. */
-export const MAX_STALE_MS = 10 * 60_000;
+/**
+ * The oldest confirmation a decision may rest on. Past it a request reads D1
+ * itself, and fails closed if it can't. With REVALIDATE_MS = 2 s and a D1
+ * read well under 1 s, apply-to-every-isolate stays within 5 s.
+ */
+export const MAX_POLICY_AGE_MS = 4_000;
 
 export interface StoredProvider {
   readonly provider: LoadedProvider;
@@ -40,7 +52,8 @@ export interface StoredProvider {
 /** A stored provider compiled, or why it can't be used. */
 type Entry = Result<StoredProvider, { readonly error: string }>;
 
-export type ProviderLookup = { readonly found: false } | ({ readonly found: true } & Entry);
+/** `version`: the policy_version the lookup was decided on (logged with every decision). */
+export type ProviderLookup = { readonly found: false; readonly version: number } | ({ readonly found: true; readonly version: number } & Entry);
 
 interface Snapshot {
   readonly version: number;
@@ -63,20 +76,26 @@ interface Stats {
   versionReads: number;
   reloads: number;
   compiles: number;
+  /** D1's own `meta.rows_read`, summed over every query: what D1 bills. */
+  rowsRead: number;
 }
 
 let snapshot: Snapshot | undefined;
-const stats: Stats = { versionReads: 0, reloads: 0, compiles: 0 };
+/** The newest D1 session bookmark seen: sessions start from it, so versions never go backwards. */
+let bookmark: string | undefined;
+const stats: Stats = { versionReads: 0, reloads: 0, compiles: 0, rowsRead: 0 };
 
 /** Test hook: forgets the isolate's cache and counters. */
 export function resetPolicyCache(): void {
   snapshot = undefined;
+  bookmark = undefined;
   stats.versionReads = 0;
   stats.reloads = 0;
   stats.compiles = 0;
+  stats.rowsRead = 0;
 }
 
-/** Counters for tests and benchmarks: D1 version reads, full reloads, provider compiles. */
+/** Counters for tests and benchmarks: D1 version reads, full reloads, provider compiles, rows read. */
 export function policyCacheStats(): Readonly<Stats> {
   return { ...stats };
 }
@@ -106,13 +125,28 @@ function rowsOf(results: readonly unknown[]): Map<string, Row> {
 
 const sameRow = (a: Row | undefined, b: Row | undefined): boolean => a !== undefined && b !== undefined && a.config === b.config && a.id === b.id;
 
+const rowsReadBy = (result: D1Result | undefined): number => result?.meta.rows_read ?? 0;
+
 async function revalidate(db: D1Database, now: number): Promise<void> {
+  const session = db.withSession(bookmark ?? "first-unconstrained");
+  try {
+    await revalidateIn(session, now);
+  } finally {
+    bookmark = session.getBookmark() ?? bookmark;
+  }
+}
+
+async function revalidateIn(db: D1DatabaseSession, now: number): Promise<void> {
   stats.versionReads += 1;
-  const version = versionOf(await db.prepare("SELECT version FROM policy_version WHERE id = 1").first());
+  const versionRead = await db.prepare("SELECT version FROM policy_version WHERE id = 1").all();
+  stats.rowsRead += rowsReadBy(versionRead);
+  const version = versionOf(versionRead.results[0]);
   const current = snapshot;
+  // Older than what this isolate holds: a lagging replica answered; it confirms nothing.
+  if (current !== undefined && version < current.version) return;
   if (current !== undefined && current.version === version) {
-    current.confirmedAt = now;
-    current.checkedAt = now;
+    if (now > current.confirmedAt) current.confirmedAt = now;
+    current.checkedAt = Math.max(current.checkedAt, now);
     return;
   }
   stats.reloads += 1;
@@ -121,17 +155,21 @@ async function revalidate(db: D1Database, now: number): Promise<void> {
     db.prepare("SELECT version FROM policy_version WHERE id = 1"),
     db.prepare("SELECT name, provider_id, config FROM providers"),
   ]);
+  stats.rowsRead += rowsReadBy(versionResult) + rowsReadBy(rowsResult);
+  const loaded = versionOf(versionResult?.results[0]);
+  // A slower read that started earlier must not replace what a newer one loaded.
+  if (snapshot !== undefined && snapshot !== current && snapshot.version >= loaded) return;
   const rows = rowsOf(rowsResult?.results ?? []);
   const compiled = new Map<string, Entry>();
   if (current !== undefined) {
     for (const [name, entry] of current.compiled) if (sameRow(current.rows.get(name), rows.get(name))) compiled.set(name, entry);
   }
-  snapshot = { version: versionOf(versionResult?.results[0]), rows, compiled, confirmedAt: now, checkedAt: now };
+  snapshot = { version: loaded, rows, compiled, confirmedAt: now, checkedAt: now };
 }
 
 async function ensureFresh(db: D1Database, now: number, waitUntil: ((promise: Promise<unknown>) => void) | undefined): Promise<Snapshot> {
   const cached = snapshot;
-  const usable = cached !== undefined && now - cached.confirmedAt <= MAX_STALE_MS;
+  const usable = cached !== undefined && now - cached.confirmedAt <= MAX_POLICY_AGE_MS;
   if (usable && now - cached.checkedAt < REVALIDATE_MS) return cached;
   // Claim this interval's revalidation: requests arriving while it runs get the snapshot above.
   if (cached !== undefined) cached.checkedAt = now;
@@ -176,12 +214,13 @@ function compileEntry(name: string, { config: raw, id }: Row): Entry {
  */
 export async function lookupProvider(db: D1Database, name: string, now: number = Date.now(), waitUntil?: (promise: Promise<unknown>) => void): Promise<ProviderLookup> {
   const current = await ensureFresh(db, now, waitUntil);
+  const { version } = current;
   const row = current.rows.get(name);
-  if (row === undefined) return { found: false };
+  if (row === undefined) return { found: false, version };
   let entry = current.compiled.get(name);
   if (entry === undefined) {
     entry = compileEntry(name, row);
     current.compiled.set(name, entry);
   }
-  return { found: true, ...entry };
+  return { found: true, version, ...entry };
 }
