@@ -25,4 +25,20 @@ export interface Env {
   readonly UPSTREAM_ALLOW_INSECURE_REALM?: string;
   /** `"true"`: pass upstream redirects to http or internal addresses on to clients (local dev only). */
   readonly UPSTREAM_ALLOW_INSECURE_REDIRECTS?: string;
+  /** How the upstream credential is had: none | basic | bearer | ecr (docs/upstreams.md); unset: learnt from the upstream. */
+  readonly UPSTREAM_AUTH?: string;
+  /** The proxy's own OIDC signing key (secret, ES256 PKCS#8 PEM): it serves discovery and JWKS at PUBLIC_URL and signs federation JWTs. */
+  readonly FEDERATION_SIGNING_KEY?: string;
+  /** The `sub` of the proxy's federation JWTs, which the cloud's trust policy pins. */
+  readonly FEDERATION_SUBJECT?: string;
+  /** ecr: region (default: from UPSTREAM_URL's host). */
+  readonly AWS_REGION?: string;
+  /** ecr keyless: the IAM role assumed with the federation JWT. */
+  readonly AWS_ROLE_ARN?: string;
+  /** ecr keyed (secrets): an access key pair. */
+  readonly AWS_ACCESS_KEY_ID?: string;
+  readonly AWS_SECRET_ACCESS_KEY?: string;
+  /** ecr: endpoint overrides (default: the region's STS and ECR API endpoints). */
+  readonly AWS_STS_ENDPOINT?: string;
+  readonly ECR_API_ENDPOINT?: string;
 }

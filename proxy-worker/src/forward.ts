@@ -8,7 +8,7 @@ import { errorResponse, type ResourceScope } from "@jwt-registry-auth/protocol";
 import { API_VERSION_HEADER } from "./challenge.ts";
 import { upstreamApiUrl } from "./settings.ts";
 import { foreignLocation, proxyUrlFor, rewriteLink, type PublicOrigin, type UpstreamBase } from "./links.ts";
-import { statusError, UpstreamError, type UpstreamAuth } from "./upstream-auth.ts";
+import { statusError, UpstreamError, type UpstreamAuthorizer } from "./upstream-auth.ts";
 
 /** Request headers the registry API uses; everything else the client sends stays with the proxy. */
 const FORWARDED_REQUEST_HEADERS = [
@@ -41,7 +41,7 @@ const BODYLESS_METHODS = ["GET", "HEAD", "DELETE"];
 
 export interface ForwardOptions {
   readonly upstream: URL;
-  readonly auth: UpstreamAuth;
+  readonly auth: UpstreamAuthorizer;
   /** Scopes the request needs; the upstream is asked for the same ones. */
   readonly scopes: readonly ResourceScope[];
   /** Path and query to request upstream (as validated), relative to the upstream base. */
@@ -56,6 +56,8 @@ export interface ForwardOptions {
 export interface Forwarded {
   readonly response: Response;
   readonly upstreamStatus?: number;
+  /** Why the upstream could not be used (an {@link UpstreamError}'s message: names the step, never a secret), for the log line. */
+  readonly failure?: string;
 }
 
 /**
@@ -155,7 +157,7 @@ export async function forward(request: Request, options: ForwardOptions): Promis
     const response = new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
     return { response, upstreamStatus: upstream.status };
   } catch (error) {
-    if (error instanceof UpstreamError) return { response: upstreamErrorResponse(error), ...(error.upstreamStatus !== undefined && { upstreamStatus: error.upstreamStatus }) };
+    if (error instanceof UpstreamError) return { response: upstreamErrorResponse(error), failure: error.message, ...(error.upstreamStatus !== undefined && { upstreamStatus: error.upstreamStatus }) };
     throw error;
   }
 }

@@ -82,6 +82,18 @@ describe("loadSettings", () => {
       { ...BASE, TOKEN_JWKS: undefined, TOKEN_CERTS: "pem" },
       { ...BASE, TOKEN_JWKS: undefined, TOKEN_JWKS_URL: "http://127.0.0.1:8787/.well-known/jwks.json" },
       { ...BASE, TOKEN_JWKS: undefined, TOKEN_SERVER: env.TOKEN_SERVER },
+      {
+        ...BASE,
+        UPSTREAM_AUTH: "ecr",
+        PUBLIC_URL: "https://r.example",
+        FEDERATION_SIGNING_KEY: "pem",
+        FEDERATION_SUBJECT: "proxy",
+        AWS_REGION: "eu-west-1",
+        AWS_ROLE_ARN: "arn:aws:iam::123456789012:role/proxy",
+        AWS_STS_ENDPOINT: "http://127.0.0.1:1/",
+        ECR_API_ENDPOINT: "http://127.0.0.1:2/",
+      },
+      { ...BASE, UPSTREAM_AUTH: "ecr", AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET_ACCESS_KEY: "secret" },
     ];
     for (const variant of variants) readSettings(recording(variant));
     expect([...read].sort()).toEqual([...SETTING_NAMES].sort());

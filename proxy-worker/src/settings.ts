@@ -8,6 +8,8 @@ import { settingsReader } from "@jwt-registry-auth/protocol/settings-reader";
 import type { Env } from "./env.ts";
 import { SETTING_NAMES } from "./setting-names.ts";
 import type { KeySource } from "./keys.ts";
+import type { FederationSettings } from "./upstream/federation.ts";
+import { parseUpstreamAuth, type UpstreamAuthSetting } from "./upstream/modes.ts";
 
 export interface UpstreamCredentials {
   readonly username: string;
@@ -33,6 +35,10 @@ export interface ProxySettings {
   readonly allowInsecureRealm: boolean;
   /** Pass upstream redirects to http or internal addresses to clients (UPSTREAM_ALLOW_INSECURE_REDIRECTS). */
   readonly allowInsecureRedirects: boolean;
+  /** UPSTREAM_AUTH: the learnt scheme or a cloud credential source (upstream/modes.ts). */
+  readonly upstreamAuth: UpstreamAuthSetting;
+  /** The proxy as an OIDC issuer (FEDERATION_SIGNING_KEY): set, it serves discovery and JWKS and signs federation JWTs. */
+  readonly federation?: FederationSettings;
 }
 
 function required(env: Env, setting: "UPSTREAM_URL" | "TOKEN_REALM" | "TOKEN_SERVICE" | "TOKEN_ISSUER", why: string): string {
@@ -98,6 +104,19 @@ function publicUrl(env: Env): URL | undefined {
   return url;
 }
 
+function federation(env: Env, pub: URL | undefined): FederationSettings | undefined {
+  const keyPem = (env.FEDERATION_SIGNING_KEY ?? "").trim();
+  const subject = (env.FEDERATION_SUBJECT ?? "").trim();
+  if (keyPem === "") {
+    if (subject !== "") throw new SettingError("FEDERATION_SIGNING_KEY", "FEDERATION_SUBJECT is set but FEDERATION_SIGNING_KEY is not");
+    return undefined;
+  }
+  if (!pub) throw new SettingError("PUBLIC_URL", "FEDERATION_SIGNING_KEY needs PUBLIC_URL: it is the issuer URL clouds fetch discovery and keys from");
+  if (subject === "") throw new SettingError("FEDERATION_SUBJECT", "FEDERATION_SUBJECT is not set: it is the sub of the proxy's federation JWTs, which cloud trust policies pin");
+  if (!/^[\x21-\x7e]{1,255}$/.test(subject)) throw new SettingError("FEDERATION_SUBJECT", "FEDERATION_SUBJECT must be 1 to 255 printable ASCII characters without spaces");
+  return { issuer: pub.origin, subject, keyPem };
+}
+
 function flag(env: Env, setting: "UPSTREAM_ALLOW_INSECURE_REALM" | "UPSTREAM_ALLOW_INSECURE_REDIRECTS"): boolean {
   return booleanSetting(setting, env[setting], false);
 }
@@ -108,6 +127,8 @@ export function readSettings(env: Env): ProxySettings {
   if (!/^https?:\/\/[^\s"]+$/.test(realm) || !canParseUrl(realm)) throw new SettingError("TOKEN_REALM", "TOKEN_REALM must be an http(s) URL");
   const creds = credentials(env);
   const pub = publicUrl(env);
+  const fed = federation(env, pub);
+  const upstreamAuth = parseUpstreamAuth({ env, upstream, ...(fed && { federation: fed }) }, creds !== undefined);
   return {
     upstream,
     realm,
@@ -118,6 +139,8 @@ export function readSettings(env: Env): ProxySettings {
     ...(pub && { publicUrl: pub }),
     allowInsecureRealm: flag(env, "UPSTREAM_ALLOW_INSECURE_REALM"),
     allowInsecureRedirects: flag(env, "UPSTREAM_ALLOW_INSECURE_REDIRECTS"),
+    upstreamAuth,
+    ...(fed && { federation: fed }),
   };
 }
 

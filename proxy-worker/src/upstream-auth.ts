@@ -23,6 +23,14 @@ export class UpstreamError extends Error {
   }
 }
 
+/** What `forward` asks for upstream credentials: the learnt-scheme {@link UpstreamAuth}, or a minted cloud credential (upstream/minted-auth.ts). */
+export interface UpstreamAuthorizer {
+  /** The `Authorization` value to send upstream for a request needing `scopes`, if any; obtained before anything is sent. */
+  authorizationFor(scopes: readonly ResourceScope[]): Promise<string | undefined>;
+  /** After an upstream 401: forget what was used, and return credentials to retry a replayable request with (`undefined`: don't). */
+  afterUnauthorized(challenge: string | null, usedScopes: readonly ResourceScope[]): Promise<string | undefined>;
+}
+
 export interface UpstreamAuthOptions {
   readonly upstream: URL;
   readonly credentials?: UpstreamCredentials;
@@ -49,7 +57,7 @@ function marginMs(lifetimeMs: number): number {
   return Math.min(30_000, lifetimeMs / 4);
 }
 
-export class UpstreamAuth {
+export class UpstreamAuth implements UpstreamAuthorizer {
   private scheme: { value: UpstreamScheme; learntAt: number } | undefined;
   private schemeInflight: Promise<UpstreamScheme> | undefined;
   private readonly tokens = new Map<string, { token: string; renewAt: number }>();
