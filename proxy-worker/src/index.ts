@@ -15,13 +15,12 @@ import { forward } from "./forward.ts";
 import { KeySourceError, verificationKeys, type VerificationKeys } from "./keys.ts";
 import { logProxyRequest, type ProxyRequestLog } from "./log.ts";
 import { loadSettings, type ProxySettings } from "./settings.ts";
-import { upstreamAuth, type UpstreamAuth } from "./upstream-auth.ts";
+import { prepareUpstream, type PreparedUpstream } from "./upstream/prepare.ts";
 
 export type { Env } from "./env.ts";
 
-interface Prepared {
+interface Prepared extends PreparedUpstream {
   readonly keys: VerificationKeys;
-  readonly auth: UpstreamAuth;
 }
 
 const preparedFor = new WeakMap<ProxySettings, Prepared>();
@@ -30,7 +29,7 @@ const preparedFor = new WeakMap<ProxySettings, Prepared>();
 function prepare(settings: ProxySettings): Prepared {
   let prepared = preparedFor.get(settings);
   if (!prepared) {
-    prepared = { keys: verificationKeys(settings.keySource), auth: upstreamAuth(settings.upstream, settings.credentials, settings.allowInsecureRealm) };
+    prepared = { keys: verificationKeys(settings.keySource), ...prepareUpstream(settings) };
     preparedFor.set(settings, prepared);
   }
   return prepared;
@@ -49,6 +48,9 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
   const url = new URL(request.url);
   // Outside the registry API: answers once the settings are valid, for health checks and `wrangler dev` readiness.
   if (url.pathname === "/healthz" && request.method === "GET") return Response.json({ ok: true }, { headers: { "Cache-Control": "no-store" } });
+  // The proxy as an OIDC issuer (FEDERATION_SIGNING_KEY): discovery and JWKS on its own origin, for the clouds.
+  const issuerRoute = request.method === "GET" ? await prepare(settings).issuer?.serve(url.pathname) : undefined;
+  if (issuerRoute) return issuerRoute;
   const access = requiredAccess(request.method, url.pathname, url.search, request.headers.get("Content-Type"));
   if (!access.ok) {
     log({ status: access.status, reason: access.code });
@@ -80,7 +82,7 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
     return challengeResponse(settings, access.value.scopes, authorization);
   }
 
-  const { response, upstreamStatus } = await forward(request, {
+  const { response, upstreamStatus, failure } = await forward(request, {
     upstream: settings.upstream,
     auth: prepare(settings).auth,
     scopes: access.value.scopes,
@@ -89,7 +91,7 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
     allowInsecureRedirects: settings.allowInsecureRedirects,
     fetch: (input, init) => fetch(input, init),
   });
-  log({ ...what, ...who, subject: authorization.claims.sub, status: response.status, ...(upstreamStatus !== undefined && { upstreamStatus }) });
+  log({ ...what, ...who, subject: authorization.claims.sub, status: response.status, ...(upstreamStatus !== undefined && { upstreamStatus }), ...(failure !== undefined && { reason: `upstream: ${failure}` }) });
   return response;
 }
 
@@ -109,6 +111,11 @@ export default {
     try {
       return await handle(request, env, log);
     } catch (error) {
+      // A setting found unusable only when used (FEDERATION_SIGNING_KEY is imported at first use): a 500 naming it.
+      if (error instanceof SettingError) {
+        log({ status: 500, reason: `setting ${error.setting}: ${error.message}` });
+        return misconfiguredResponse("registry proxy", error.setting, { headers: API_VERSION_HEADER });
+      }
       // Fails closed, as a registry error the client can read rather than the runtime's bare 500.
       log({ status: 500, reason: `internal error: ${describeError(error)}` });
       return internalErrorResponse("registry proxy", { headers: API_VERSION_HEADER });
