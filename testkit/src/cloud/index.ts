@@ -1,0 +1,3 @@
+/** Local stand-ins for the cloud endpoints the proxy's upstream modes call (docs/upstreams.md). */
+export * from "./federation-verifier.ts";
+export * from "./aws.ts";
