@@ -16,3 +16,4 @@ export * from "./token-client.ts";
 export * from "./cli.ts";
 export * from "./token-server.ts";
 export * from "./kube-apiserver/index.ts";
+export * from "./cloud/index.ts";
