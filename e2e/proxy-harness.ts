@@ -51,6 +51,8 @@ export interface ProxyOptions {
   readonly credentials?: { readonly username: string; readonly password: string };
   /** Set PUBLIC_URL to the proxy's URL, as an operator sets it to the proxy's public address. */
   readonly publicUrl?: boolean;
+  /** More settings (e.g. UPSTREAM_AUTH and a mode's own); `port` is the proxy's, chosen before it starts. */
+  readonly vars?: (port: number) => Record<string, string>;
 }
 
 export async function startProxy(options: ProxyOptions): Promise<Proxy> {
@@ -71,6 +73,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
         TOKEN_JWKS_URL: `${options.tokenServer.url}/.well-known/jwks.json`,
         ...(options.publicUrl === true && { PUBLIC_URL: `http://127.0.0.1:${port}` }),
         ...(options.credentials && { UPSTREAM_USERNAME: options.credentials.username, UPSTREAM_PASSWORD: options.credentials.password }),
+        ...options.vars?.(port),
       },
     });
   } catch (error) {
