@@ -27,7 +27,7 @@ export default defineConfig({
   ],
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    setupFiles: ["./test/apply-migrations.ts"],
+    setupFiles: ["./test/apply-migrations.ts", "./test/kv-limits-setup.ts"],
     globalSetup: ["./test/global-setup.ts"],
   },
 });

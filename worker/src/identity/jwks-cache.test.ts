@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import { describe, expect, inject, it, vi } from "vitest";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { JWKS_CACHE_DEFAULTS, JwksCache, jwksKvKey, type CacheCall, type DiscoverySource, type StoredJwks } from "./jwks-cache.ts";
 import { discoveryProvider, freshIssuer, type TestIssuer } from "./test-issuer.ts";
 import { resetIdentityCaches, verifyWorkloadToken, type VerifyContext } from "./verify-workload-token.ts";
@@ -7,7 +7,28 @@ import { resetIdentityCaches, verifyWorkloadToken, type VerifyContext } from "./
 const SERVICE = "registry.example.com";
 const HOUR = 3600;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
-const ctx = (now: number): VerifyContext => ({ service: SERVICE, kv: env.JWKS_CACHE, allowHttpLoopback: true, now });
+
+/**
+ * Simulated time, for the code under test and for the KV-limits check
+ * (worker/test/kv-limits-setup.ts) alike: a refetch "an hour later" is an hour
+ * after the first write as far as KV's one-write-per-second rule is concerned.
+ * Only Date is faked: timeouts stay real.
+ */
+function clockAt(ms: number): void {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(ms);
+}
+afterEach(() => vi.useRealTimers());
+
+const ctx = (now: number): VerifyContext => {
+  clockAt(now * 1000);
+  return { service: SERVICE, kv: env.JWKS_CACHE, allowHttpLoopback: true, now };
+};
+/** `call` at another (simulated) time. */
+const at = (call: CacheCall, nowMs: number): CacheCall => {
+  clockAt(nowMs);
+  return { ...call, nowMs };
+};
 
 /** Verifies a fresh token of `issuer` at `now` (the token is minted valid at that time). */
 async function verifyAt(issuer: TestIssuer, now: number, header?: Record<string, unknown>) {
@@ -185,11 +206,11 @@ describe("JWKS cache limits (injected fetch)", () => {
     const issuer = fakeIssuer({ jwksHeaders: { "Cache-Control": cacheControl } });
     const cache = new JwksCache({ fetch: issuer.fetchFn });
     const t0 = 1_700_000_000_000;
-    const call = await isolatedCall(t0);
+    const call = at(await isolatedCall(t0), t0);
     expect((await cache.keysFor(SOURCE, call)).ok).toBe(true);
-    expect((await cache.keysFor(SOURCE, { ...call, nowMs: t0 + freshSeconds * 1000 - 1 })).ok).toBe(true);
+    expect((await cache.keysFor(SOURCE, at(call, t0 + freshSeconds * 1000 - 1))).ok).toBe(true);
     expect(issuer.calls).toHaveLength(2);
-    expect((await cache.keysFor(SOURCE, { ...call, nowMs: t0 + freshSeconds * 1000 })).ok).toBe(true);
+    expect((await cache.keysFor(SOURCE, at(call, t0 + freshSeconds * 1000))).ok).toBe(true);
     expect(issuer.calls).toHaveLength(4);
   });
 
@@ -219,11 +240,11 @@ describe("JWKS cache limits (injected fetch)", () => {
     const first = await cache.keysFor(SOURCE, call);
     expect(first.ok).toBe(true);
     issuer.state.jwks = { keys: Array.from({ length: 4 }, (_, i) => ({ ...JWK_EC, kid: `k${i}` })) };
-    const later = { ...call, nowMs: t0 + HOUR * 1000 };
+    const later = at(call, t0 + HOUR * 1000);
     const stale = await cache.keysFor(SOURCE, later);
     expect(stale.ok && first.ok && stale.value === first.value).toBe(true);
     issuer.state.jwks = { keys: [{ kty: "oct", k: "c2VjcmV0" }] };
-    const stillStale = await cache.keysFor(SOURCE, { ...later, nowMs: later.nowMs + HOUR * 1000 });
+    const stillStale = await cache.keysFor(SOURCE, at(later, later.nowMs + HOUR * 1000));
     expect(stillStale.ok && first.ok && stillStale.value === first.value).toBe(true);
     expect(issuer.calls).toHaveLength(6);
   });
@@ -290,8 +311,10 @@ describe("JWKS cache limits (injected fetch)", () => {
     const issuer = fakeIssuer();
     const cache = new JwksCache({ fetch: issuer.fetchFn });
     const call = await isolatedCall(Date.now());
+    // The broken entry was written a while ago (KV allows one write per key per second).
+    clockAt(call.nowMs - 60_000);
     await env.JWKS_CACHE.put(await jwksKvKey(SOURCE), JSON.stringify({ v: 1, issuer: ISSUER, keys: [{ kty: "oct", k: "c2VjcmV0" }], fetchedAt: call.nowMs, freshUntil: call.nowMs + 1e9 }));
-    expect((await cache.keysFor(SOURCE, call)).ok).toBe(true);
+    expect((await cache.keysFor(SOURCE, at(call, call.nowMs))).ok).toBe(true);
     expect(issuer.calls).toHaveLength(2);
   });
 
