@@ -6,18 +6,17 @@
  * alg); the signature; only then the claims (`iss`, `aud`, `exp`, `nbf`, `iat`,
  * `sub`, lifetime).
  */
-import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
-import { CLOCK_TOLERANCE_SECONDS, type Result } from "@jwt-registry-auth/protocol";
+import type { JWTVerifyGetKey } from "jose";
+import type { Result } from "@jwt-registry-auth/protocol";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
-import { maxTokenLifetimeSeconds } from "@jwt-registry-auth/core/providers/token-lifetime";
 import { selectIssuerKey } from "@jwt-registry-auth/protocol/issuer-keys";
-import { acceptedAudiences } from "./audience.ts";
+import { KeysUnavailable, type IdentityRejection } from "@jwt-registry-auth/core/identity/rejection";
+import { verifyWorkloadJwt, workloadExpectations } from "@jwt-registry-auth/core/identity/workload-token";
 import { JwksCache, type CacheCall, type DiscoverySource } from "./jwks-cache.ts";
-import { jwsPartHasDuplicateKey } from "./duplicate-keys.ts";
-import { identityRejectionOf, KeysUnavailable, type IdentityRejection } from "./rejection.ts";
 import { clearConfiguredKeySets, configuredKeySet } from "./static-keys.ts";
 
-export type { IdentityRejection } from "./rejection.ts";
+export type { IdentityRejection } from "@jwt-registry-auth/core/identity/rejection";
+export { MAX_TOKEN_BYTES, WORKLOAD_TOKEN_ALGS } from "@jwt-registry-auth/core/identity/workload-token";
 
 export interface WorkloadIdentity {
   readonly claims: Readonly<Record<string, unknown>>;
@@ -41,12 +40,6 @@ export interface VerifyContext {
   /** Epoch seconds; defaults to the real clock. Also the JWKS cache's clock. */
   readonly now?: number;
 }
-
-/** Real workload tokens are 1–2 KB; a cap keeps hostile input away from the parser and crypto. A JWT is ASCII, so characters are bytes. */
-export const MAX_TOKEN_BYTES = 16 * 1024;
-
-/** Asymmetric algorithms only: an HS* token would be "signed" with the issuer's public key, which everyone has. */
-export const WORKLOAD_TOKEN_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
 
 const jwksCache = new JwksCache();
 
@@ -94,47 +87,8 @@ function keyResolver(provider: ProviderConfig, call: CacheCall): JWTVerifyGetKey
   };
 }
 
-/** Which part of a compact JWS repeats a JSON key, if any. A token of another shape is left to jwtVerify, which refuses it. */
-function partWithDuplicateKey(token: string): "header" | "payload" | undefined {
-  const [header, payload, signature, ...rest] = token.split(".");
-  if (header === undefined || payload === undefined || signature === undefined || rest.length > 0) return undefined;
-  if (jwsPartHasDuplicateKey(header)) return "header";
-  if (jwsPartHasDuplicateKey(payload)) return "payload";
-  return undefined;
-}
-
-/**
- * jwtVerify, plus what jose leaves to the caller: when several keys suit a token
- * without a `kid` (e.g. two static PEMs during a rotation), try each; only a
- * failed signature moves on to the next key.
- */
-async function verifyJwt(token: string, getKey: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTPayload> {
-  try {
-    return (await jwtVerify(token, getKey, options)).payload;
-  } catch (error) {
-    if (!(error instanceof joseErrors.JWKSMultipleMatchingKeys)) throw error;
-    let lastError: unknown = new joseErrors.JWKSNoMatchingKey();
-    for await (const key of error) {
-      try {
-        return (await jwtVerify(token, key, options)).payload;
-      } catch (keyError) {
-        if (!(keyError instanceof joseErrors.JWSSignatureVerificationFailed)) throw keyError;
-        lastError = keyError;
-      }
-    }
-    throw lastError;
-  }
-}
-
+/** The shared checks (core/src/identity/workload-token.ts) with this isolate's keys: KV-cached discovery, or the provider's inline keys. */
 export async function verifyWorkloadToken(token: string, provider: ProviderConfig, ctx: VerifyContext): Promise<IdentityResult> {
-  if (token.length > MAX_TOKEN_BYTES) return { ok: false, reason: "too_large", detail: `token exceeds ${MAX_TOKEN_BYTES} bytes` };
-  // JSON.parse keeps the last of two equal keys: refuse before anything reads either.
-  const duplicate = partWithDuplicateKey(token);
-  if (duplicate !== undefined) return { ok: false, reason: "malformed", detail: `the token's ${duplicate} has a duplicate JSON key` };
-  const audience = acceptedAudiences(provider.audiences, ctx.service, ctx.allowedServices);
-  if (audience.length === 0) {
-    return { ok: false, reason: "wrong_audience", detail: ctx.service === "" ? "no service to check the audience against" : "none of the provider's audiences is for the requested service" };
-  }
   const nowSeconds = ctx.now ?? Date.now() / 1000;
   const call: CacheCall = {
     kv: ctx.kv,
@@ -142,35 +96,6 @@ export async function verifyWorkloadToken(token: string, provider: ProviderConfi
     nowMs: nowSeconds * 1000,
     ...(ctx.waitUntil !== undefined && { waitUntil: ctx.waitUntil }),
   };
-
-  let claims: JWTPayload;
-  try {
-    claims = await verifyJwt(token, keyResolver(provider, call), {
-      algorithms: [...WORKLOAD_TOKEN_ALGS],
-      issuer: provider.issuer,
-      audience,
-      requiredClaims: ["exp", "sub"],
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      currentDate: new Date(nowSeconds * 1000),
-    });
-  } catch (error) {
-    return { ok: false, ...identityRejectionOf(error) };
-  }
-
-  // jose only checks that they are numbers: 1e308 and 1.5 pass, and JSON's 1e309 is Infinity.
-  for (const claim of ["exp", "nbf", "iat"] as const) {
-    const value = claims[claim];
-    if (value !== undefined && !Number.isSafeInteger(value)) return { ok: false, reason: "malformed", detail: `claim ${claim} is not a whole number of seconds` };
-  }
-  const exp = claims.exp as number;
-  // jose checks `iat` only with maxTokenAge, which would also make `iat` mandatory.
-  if (claims.iat !== undefined && claims.iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) return { ok: false, reason: "not_yet_valid", detail: "token is not valid yet (iat)" };
-  const maxLifetime = maxTokenLifetimeSeconds(provider);
-  if (exp - (claims.iat ?? nowSeconds) > maxLifetime) {
-    const measured = claims.iat === undefined ? "exp - now" : "exp - iat";
-    return { ok: false, reason: "token_lifetime_exceeded", detail: `token lifetime (${measured}) exceeds the provider's maximum of ${maxLifetime} s` };
-  }
-  if (typeof claims.sub !== "string") return { ok: false, reason: "malformed", detail: "claim sub has the wrong type" };
-  if (claims.sub === "") return { ok: false, reason: "missing_claim", detail: "missing required claim sub" };
-  return { ok: true, value: { claims, subject: claims.sub, expiresAt: exp } };
+  const result = await verifyWorkloadJwt(token, workloadExpectations(provider, ctx.service, nowSeconds, ctx.allowedServices), keyResolver(provider, call));
+  return result.ok ? result : { ok: false, reason: result.reason, detail: result.detail };
 }
