@@ -28,6 +28,8 @@ export interface RegistryTokenClaims {
 /** `typ` of registry tokens; refresh tokens carry {@link REFRESH_TOKEN_TYP} so neither passes for the other. */
 export const REGISTRY_TOKEN_TYP = "JWT";
 export const REFRESH_TOKEN_TYP = "jwt-registry-auth.refresh+jwt";
+/** `typ` of the proxy's federation JWTs (proxy-worker/src/upstream/federation.ts): neither verifier above accepts it. */
+export const FEDERATION_TOKEN_TYP = "jwt-registry-auth.federation+jwt";
 
 /** What Distribution 2.8 verifies (libtrust): RSA PKCS#1 v1.5 and ECDSA. */
 export const REGISTRY_TOKEN_ALGS = ["ES256", "ES384", "ES512", "RS256", "RS384", "RS512"] as const;
