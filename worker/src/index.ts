@@ -14,6 +14,7 @@ import { loadSettings, type Settings } from "./settings.ts";
 import { handleTokenRequest } from "./token/handler.ts";
 import { missingRateLimitBindings } from "./token/rate-limit.ts";
 import { acknowledgedUnpinnedProviders, acknowledgedUnpinnedWarning } from "./policy/acknowledged-unpinned.ts";
+import { policyCacheStats } from "./policy/store.ts";
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -64,6 +65,8 @@ app.get("/healthz", (c) =>
         productionReady: productionWarnings.length === 0 && missingLimits.length === 0,
         ...(warnings.length > 0 && { warnings }),
         ...(unpinned === undefined ? { sharedIssuerUnpinned: null } : unpinned.length > 0 ? { sharedIssuerUnpinned: unpinned } : {}),
+        // This isolate's policy cache (no policy text): the version it decides on and what it cost D1 (docs/operations.md).
+        policyCache: policyCacheStats(),
       },
       { headers: { "Cache-Control": "no-store" } },
     );

@@ -12,6 +12,7 @@ import { AUTHENTICATION_FAILED } from "../src/token/handler.ts";
 import type { Env } from "../src/env.ts";
 import { discoveryProvider, freshIssuer, mint, putProviders } from "./providers.ts";
 import { captureConsole } from "./console-capture.ts";
+import { healthz } from "./healthz.ts";
 
 const A = "registry-a.test";
 const B = "registry-b.test";
@@ -66,7 +67,7 @@ describe("the accepted audience follows the requested service", () => {
 });
 
 describe("production readiness", () => {
-  const health = async (patch: Partial<Env>) => (await worker.fetch(new Request("http://token.test/healthz"), { ...env, ...patch }, ctx)).json();
+  const health = healthz;
 
   it("/healthz warns while ALLOWED_SERVICES is empty, and the first request logs it once", async () => {
     // A value no other test uses, so this isolate reads these settings afresh.

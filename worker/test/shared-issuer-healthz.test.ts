@@ -5,14 +5,13 @@
  */
 import { env } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import worker from "../src/index.ts";
 import { acknowledgedUnpinnedProviders, CACHE_MS, resetAcknowledgedUnpinnedCache } from "../src/policy/acknowledged-unpinned.ts";
 import { discoveryProvider, putProviders } from "./providers.ts";
+import { healthz } from "./healthz.ts";
 
-const ctx = { waitUntil: () => undefined, passThroughOnException: () => undefined, props: {} } as unknown as ExecutionContext;
 const GITHUB = "https://token.actions.githubusercontent.com";
 const ready = { ALLOWED_SERVICES: "registry.test" };
-const health = async () => (await worker.fetch(new Request("http://token.test/healthz"), { ...env, ...ready }, ctx)).json();
+const health = () => healthz(ready);
 
 beforeEach(() => resetAcknowledgedUnpinnedCache());
 

@@ -95,9 +95,13 @@ export function resetPolicyCache(): void {
   stats.rowsRead = 0;
 }
 
-/** Counters for tests and benchmarks: D1 version reads, full reloads, provider compiles, rows read. */
-export function policyCacheStats(): Readonly<Stats> {
-  return { ...stats };
+/**
+ * This isolate's policy cache, for tests, benchmarks and /healthz: the version
+ * it holds (null before the first load), D1 version reads, full reloads,
+ * provider compiles and D1 rows read since the isolate started.
+ */
+export function policyCacheStats(): Readonly<Stats & { version: number | null }> {
+  return { version: snapshot?.version ?? null, ...stats };
 }
 
 function versionOf(row: unknown): number {
