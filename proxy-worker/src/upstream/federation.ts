@@ -11,10 +11,10 @@
  * refuse it even when it is signed by a key they trust.
  */
 import { calculateJwkThumbprint, exportJWK, importPKCS8, SignJWT, type JWK } from "jose";
-import { SettingError } from "@jwt-registry-auth/protocol";
+import { FEDERATION_TOKEN_TYP, SettingError } from "@jwt-registry-auth/protocol";
 
-/** Distinct from registry tokens (`JWT`) and refresh tokens (`jwt-registry-auth.refresh+jwt`). */
-export const FEDERATION_TOKEN_TYP = "jwt-registry-auth.federation+jwt";
+/** Distinct from registry tokens (`JWT`) and refresh tokens (`jwt-registry-auth.refresh+jwt`); beside them in protocol. */
+export { FEDERATION_TOKEN_TYP };
 export const FEDERATION_TOKEN_SECONDS = 300;
 export const FEDERATION_ALG = "ES256";
 export const DISCOVERY_PATH = "/.well-known/openid-configuration";

@@ -8,7 +8,7 @@ const FEDERATION = { PUBLIC_URL: "https://proxy.example", FEDERATION_SIGNING_KEY
 const KEYLESS = { ...FEDERATION, UPSTREAM_AUTH: "ecr", AWS_ROLE_ARN: "arn:aws:iam::123456789012:role/registry-proxy" };
 
 /** The setting a SettingError names, and its message, or undefined when the settings are valid. */
-function refusal(overrides: Partial<Record<keyof Env, string>>): { setting: string; message: string } | undefined {
+function refusal(overrides: Partial<Record<Exclude<keyof Env, "TOKEN_SERVER">, string>>): { setting: string; message: string } | undefined {
   try {
     readSettings({ ...BASE, ...overrides });
     return undefined;

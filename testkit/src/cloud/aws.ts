@@ -47,6 +47,8 @@ export interface AwsStandInOptions {
   readonly credentialSeconds?: number;
   /** Lifetime of the ECR authorization token (s). Default 12 h. */
   readonly tokenSeconds?: number;
+  /** The IAM OIDC provider's client ID list (default [sts.amazonaws.com]): the `aud` STS accepts. */
+  readonly audience?: string;
   /** AWS's clock (epoch ms): shift it to simulate skew. */
   readonly now?: () => number;
 }
@@ -58,6 +60,8 @@ export interface AwsStandIn {
   readonly calls: { sts: string[]; ecr: string[] };
   /** Make an endpoint refuse every call with this AWS error code (undefined: behave). */
   refuse(endpoint: "sts" | "ecr", code: string | undefined): void;
+  /** Change the accepted audience (the provider's client ID) for later calls. */
+  setAudience(audience: string): void;
   /** Change a lifetime for later mints. */
   setTokenSeconds(seconds: number): void;
   close(): Promise<void>;
@@ -124,6 +128,7 @@ export async function startAwsStandIn(options: AwsStandInOptions): Promise<AwsSt
   const calls = { sts: [] as string[], ecr: [] as string[] };
   const refusing: { sts?: string | undefined; ecr?: string | undefined } = {};
   let tokenSeconds = options.tokenSeconds ?? 43_200;
+  let audience = options.audience ?? AWS_AUDIENCE;
 
   async function sts(body: Buffer, response: ServerResponse): Promise<string> {
     const form = new URLSearchParams(body.toString("utf8"));
@@ -133,7 +138,7 @@ export async function startAwsStandIn(options: AwsStandInOptions): Promise<AwsSt
     const sessionName = form.get("RoleSessionName") ?? "";
     const token = form.get("WebIdentityToken") ?? "";
     if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) return stsError(response, 400, "ValidationError", "RoleSessionName is invalid");
-    const verdict = await verifyFederationJwt(token, AWS_AUDIENCE, { issuers: () => options.oidcProviders ?? [], now });
+    const verdict = await verifyFederationJwt(token, audience, { issuers: () => options.oidcProviders ?? [], now });
     if (!verdict.ok) {
       if (verdict.refusal === "expired") return stsError(response, 400, "ExpiredTokenException", "Token expired");
       if (verdict.refusal === "discovery_failed") return stsError(response, 400, "IDPCommunicationError", "Couldn't retrieve verification key from your identity provider");
@@ -224,6 +229,9 @@ export async function startAwsStandIn(options: AwsStandInOptions): Promise<AwsSt
     calls,
     refuse(endpoint, code) {
       refusing[endpoint] = code;
+    },
+    setAudience(value) {
+      audience = value;
     },
     setTokenSeconds(seconds) {
       tokenSeconds = seconds;

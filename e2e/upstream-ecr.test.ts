@@ -1,0 +1,206 @@
+/**
+ * `UPSTREAM_AUTH=ecr`, keyless, end to end: the proxy Worker under `wrangler
+ * dev` mints its upstream credential from the AWS stand-in (testkit/src/cloud/aws.ts)
+ * — STS AssumeRoleWithWebIdentity with a federation JWT the stand-in verifies
+ * against the proxy's own discovery document and JWKS, then a SigV4-signed ECR
+ * GetAuthorizationToken — and sends Basic AWS:<password> to a real
+ * Distribution registry whose htpasswd holds that password. skopeo pushes and
+ * pulls through it; the credential (6 s here) expires mid-run and is minted
+ * again without a failed request; refusals reach the client as a 502 naming the
+ * step (skopeo shows the 502), and the proxy's log names it.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  buildOciImage,
+  createDockerConfig,
+  createTimings,
+  fetchWithRegistryAuth,
+  freePort,
+  skopeoCopy,
+  skopeoInspect,
+  startAwsStandIn,
+  startOidcIssuer,
+  startRegistry,
+  startTokenServer,
+  type AwsStandIn,
+  type DockerConfigDir,
+  type OciImage,
+  type OidcIssuer,
+  type Registry,
+  type TokenServer,
+} from "@jwt-registry-auth/testkit";
+import { logWhen, startProxy, type Proxy } from "./proxy-harness.ts";
+
+const SERVICE = "e2e-ecr-proxy";
+const OWNER_ID = "7654321";
+const ROLE_ARN = "arn:aws:iam::123456789012:role/registry-proxy";
+const SUBJECT = "registry-proxy-e2e";
+const REGISTRY_PASSWORD = "ecr-password-from-stand-in";
+const TOKEN_SECONDS = 6;
+
+const timings = createTimings();
+const cleanups: (() => void | Promise<void>)[] = [];
+let github: OidcIssuer;
+let tokenServer: TokenServer;
+let image: OciImage;
+let registry: Registry;
+let aws: AwsStandIn;
+/** The stand-in's IAM OIDC providers: the proxy's URL once it is known. */
+const oidcProviders: string[] = [];
+const roles: Record<string, { issuer: string; subject: string }> = {};
+const skew = { ms: 0 };
+const federationKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+
+function ecrVars(stsEndpoint: () => string): (port: number) => Record<string, string> {
+  return (port) => ({
+    UPSTREAM_AUTH: "ecr",
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    FEDERATION_SIGNING_KEY: federationKey,
+    FEDERATION_SUBJECT: SUBJECT,
+    AWS_REGION: "us-east-1",
+    AWS_ROLE_ARN: ROLE_ARN,
+    AWS_STS_ENDPOINT: stsEndpoint(),
+    ECR_API_ENDPOINT: aws.url,
+  });
+}
+
+async function startEcrProxy(stsEndpoint: () => string): Promise<Proxy> {
+  const proxy = await startProxy({ upstream: registry, tokenServer, service: SERVICE, vars: ecrVars(stsEndpoint) });
+  cleanups.push(() => proxy.stop());
+  // Register the proxy's issuer with "AWS": the IAM OIDC provider and the role's trust policy on sub.
+  const issuer = `http://${proxy.host}`;
+  oidcProviders.push(issuer);
+  roles[ROLE_ARN] = { issuer, subject: SUBJECT };
+  return proxy;
+}
+
+beforeAll(async () => {
+  github = await startOidcIssuer({ alg: "RS256", path: "/github" });
+  cleanups.push(() => github.close());
+  image = await buildOciImage({ layers: [4096, 512 * 1024] });
+  cleanups.push(() => image.cleanup());
+  tokenServer = await timings.measure("start token server", () =>
+    startTokenServer({
+      providersYaml: `providers:
+  - name: github
+    issuer: ${JSON.stringify(github.url)}
+    authn:
+      condition: claims.repository_owner_id == "${OWNER_ID}"
+    authz:
+      condition: scope.type == "repository" && scope.name.startsWith("acme/") && (scope.action == "pull" || scope.action == "push")
+`,
+    }),
+  );
+  cleanups.push(() => tokenServer.stop());
+  registry = await startRegistry({ auth: { kind: "htpasswd", users: { AWS: REGISTRY_PASSWORD } } });
+  cleanups.push(() => registry.stop());
+  aws = await startAwsStandIn({ region: "us-east-1", oidcProviders, roles, registryPassword: REGISTRY_PASSWORD, tokenSeconds: TOKEN_SECONDS, now: () => Date.now() + skew.ms });
+  cleanups.push(() => aws.close());
+}, 180_000);
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  console.log(timings.format("upstream ecr e2e"));
+});
+
+async function credentialsFor(host: string): Promise<DockerConfigDir> {
+  const config = createDockerConfig({ [host]: { username: "github", password: await github.github({ owner: "acme", ownerId: OWNER_ID, audience: SERVICE }) } });
+  cleanups.push(() => config.cleanup());
+  return config;
+}
+
+/** A manifest GET through the proxy with a registry token: status and the OCI error message, if any. */
+async function getManifest(proxy: Proxy, repo: string): Promise<{ status: number; message?: string }> {
+  const jwt = await github.github({ owner: "acme", ownerId: OWNER_ID, audience: SERVICE });
+  const { response } = await fetchWithRegistryAuth(`${proxy.url}/v2/${repo}/manifests/v1`, { username: "github", password: jwt }, { headers: { Accept: "application/vnd.oci.image.manifest.v1+json" } });
+  const text = await response.text();
+  let message: string | undefined;
+  try {
+    message = (JSON.parse(text) as { errors?: { message?: string }[] }).errors?.[0]?.message;
+  } catch {
+    message = undefined;
+  }
+  return { status: response.status, ...(message !== undefined && { message }) };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("UPSTREAM_AUTH=ecr (keyless) through the AWS stand-in", () => {
+  let proxy: Proxy;
+
+  beforeAll(async () => {
+    proxy = await timings.measure("start proxy (ecr)", () => startEcrProxy(() => aws.url));
+  }, 120_000);
+
+  it("pushes and pulls with skopeo; the stand-in saw one STS and one ECR call, both accepted", async () => {
+    const creds = await credentialsFor(proxy.host);
+    const push = await timings.measure("skopeo push via proxy (first mint)", () => skopeoCopy(image.reference, `docker://${proxy.host}/acme/app:v1`, { authFile: creds.path }));
+    expect(push.code, push.stderr).toBe(0);
+    const pull = await timings.measure("skopeo inspect via proxy (cached credential)", () => skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path }));
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(pull.digest).toBe(image.manifest.digest);
+    expect(aws.calls.sts).toEqual(["ok"]);
+    expect(aws.calls.ecr).toEqual(["ok"]);
+  }, 120_000);
+
+  it("a credential that expires mid-run is minted again before it is used, and no request fails", async () => {
+    const before = aws.calls.ecr.length;
+    const creds = await credentialsFor(proxy.host);
+    await sleep(TOKEN_SECONDS * 1000);
+    const pull = await skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(aws.calls.ecr.slice(before)).toEqual(["ok"]);
+    const lines = await logWhen(proxy, (l) => l.some((line) => line.endpoint === "manifest"));
+    expect(lines.filter((line) => line.status >= 500)).toEqual([]);
+  }, 60_000);
+
+  it("refusals reach the client as a 502 naming the step, and the proxy's log names it", async () => {
+    await sleep(TOKEN_SECONDS * 1000); // let the cached credential come due, so the next request mints
+    const cases: { name: string; arrange: () => void; undo: () => void; message: string }[] = [
+      { name: "ECR refuses", arrange: () => aws.refuse("ecr", "AccessDenied"), undo: () => aws.refuse("ecr", undefined), message: "ECR GetAuthorizationToken refused: AccessDenied" },
+      { name: "wrong audience", arrange: () => aws.setAudience("not-sts"), undo: () => aws.setAudience("sts.amazonaws.com"), message: "STS AssumeRoleWithWebIdentity refused: InvalidIdentityToken" },
+      { name: "expired federation JWT (AWS's clock 10 min ahead)", arrange: () => (skew.ms = 10 * 60_000), undo: () => (skew.ms = 0), message: "STS AssumeRoleWithWebIdentity refused: ExpiredTokenException" },
+      { name: "clock skew (AWS's clock 10 min behind: not valid yet)", arrange: () => (skew.ms = -10 * 60_000), undo: () => (skew.ms = 0), message: "STS AssumeRoleWithWebIdentity refused: InvalidIdentityToken" },
+      { name: "STS refuses the role", arrange: () => aws.refuse("sts", "AccessDenied"), undo: () => aws.refuse("sts", undefined), message: "STS AssumeRoleWithWebIdentity refused: AccessDenied" },
+    ];
+    for (const c of cases) {
+      c.arrange();
+      try {
+        const answer = await getManifest(proxy, "acme/app");
+        expect(answer, c.name).toEqual({ status: 502, message: c.message });
+        const lines = await logWhen(proxy, (l) => l.some((line) => line.reason === `upstream: ${c.message}`));
+        expect(lines.some((line) => line.status === 502 && line.reason === `upstream: ${c.message}`), c.name).toBe(true);
+      } finally {
+        c.undo();
+      }
+    }
+    // skopeo reports the 502 (it prints the status of a failed manifest read, not its body; the body names the step, above).
+    aws.refuse("ecr", "AccessDenied");
+    try {
+      const creds = await credentialsFor(proxy.host);
+      const refused = await skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain("502 Bad Gateway");
+    } finally {
+      aws.refuse("ecr", undefined);
+    }
+    // And once the stand-in behaves again, the next request mints and succeeds.
+    expect((await getManifest(proxy, "acme/app")).status).toBe(200);
+    // No log line or body carries the password or the federation JWT.
+    expect(proxy.worker.logs()).not.toContain(REGISTRY_PASSWORD);
+    expect(proxy.worker.logs()).not.toContain(Buffer.from(`AWS:${REGISTRY_PASSWORD}`).toString("base64"));
+    expect(proxy.worker.logs()).not.toMatch(/eyJ[\w-]{10,}\.eyJ/);
+  }, 120_000);
+});
+
+describe("UPSTREAM_AUTH=ecr with an unreachable STS", () => {
+  it("gives the client a 502 naming the step", async () => {
+    const closed = await freePort();
+    const proxy = await startEcrProxy(() => `http://127.0.0.1:${closed}/`);
+    const answer = await getManifest(proxy, "acme/app");
+    expect(answer).toEqual({ status: 502, message: "STS AssumeRoleWithWebIdentity could not be reached" });
+    const lines = await logWhen(proxy, (l) => l.some((line) => line.status === 502));
+    expect(lines.some((line) => line.reason === "upstream: STS AssumeRoleWithWebIdentity could not be reached")).toBe(true);
+  }, 120_000);
+});
