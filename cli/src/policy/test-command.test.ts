@@ -59,14 +59,32 @@ describe("policy test", () => {
     expect(out).toMatch(/repository:example-org\/app:pull {2}refused {2}\(authn refused\)/);
   });
 
-  it("decodes --token, flags an unsigned one UNVERIFIED without fetching anything, and never prints the token", async () => {
-    const token = new UnsecuredJWT({ ...github, ref: "refs/heads/feature" }).encode();
-    const { code, out, err } = await run("--token", token, "--scope", "repository:example-org/app:push");
+  it("refuses an unsigned --token at the header check, as the server does, without fetching keys or printing the token", async () => {
+    const token = new UnsecuredJWT({ ...github, ref: "refs/heads/feature" }).setExpirationTime("5m").encode();
+    const { code, out, err } = await run("--token", token, "--scope", "repository:example-org/app:push", "--expect", "deny");
     expect(code).toBe(0);
-    expect(out).toMatch(/claims: {3}decoded from --token, signature UNVERIFIED: alg "none" is not one the token server accepts \(token sha256 [0-9a-f]{64}\)/);
-    expect(out).toMatch(/repository:example-org\/app:push {2}refused {2}\(authz: false at 4:2: scope\.action == "pull"; false at 5:30: claims\.ref == "refs\/heads\/main"\)/);
+    expect(out).toMatch(/claims: {3}decoded from --token \(token sha256 [0-9a-f]{64}\)/);
+    expect(out).toContain("identity: refused (identity check header: disallowed_alg: signing algorithm not allowed)");
+    expect(out).toMatch(/repository:example-org\/app:push {2}refused {2}\(identity check header: disallowed_alg/);
     expect(`${out}${err}`).not.toContain(token);
     expect(`${out}${err}`).not.toContain(token.split(".")[1]);
+  });
+
+  it("runs iss, aud and exp on --claims that carry them: the wrong audience is refused as the server refuses it", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 300;
+    const wrongAud = await run("--claims", JSON.stringify({ ...github, aud: "elsewhere", exp }), "--scope", "repository:example-org/app:pull", "--expect", "allow");
+    expect(wrongAud.code).toBe(3);
+    expect(wrongAud.out).toContain("identity: refused (identity check aud: wrong_audience: unexpected audience)");
+    expect(wrongAud.err).toContain("expected allow for every scope action; repository:example-org/app:pull was not");
+    const expired = await run("--claims", JSON.stringify({ ...github, exp: exp - 3600 }), "--scope", "repository:example-org/app:pull");
+    expect(expired.code).toBe(0);
+    expect(expired.out).toContain("identity: refused (identity check exp: expired: token has expired)");
+    const good = await run("--claims", JSON.stringify({ ...github, exp }), "--scope", "repository:example-org/app:pull", "--expect", "allow");
+    expect(good.code).toBe(0);
+    expect(good.out).toContain("identity: accepted");
+    const partial = await run("--claims", JSON.stringify(github), "--scope", "repository:example-org/app:pull");
+    expect(partial.out).toContain("identity: not checked (the claims lack exp;");
+    expect((await run("--claims", JSON.stringify(github), "--scope", "repository:a/b:pull", "--expect", "maybe")).code).toBe(2);
   });
 
   it("picks the provider by --provider, or by the claims' issuer", async () => {
@@ -111,38 +129,97 @@ describe("policy test --token: the signature", () => {
     );
     return file;
   };
-  const sign = async (key: CryptoKey, claims: Record<string, unknown>) =>
-    new SignJWT(claims).setProtectedHeader({ alg: "ES256" }).setIssuer(ISSUER).setAudience("registry.example.com").setExpirationTime("5m").sign(key);
+  const sign = async (key: CryptoKey, claims: Record<string, unknown>, aud = "registry.example.com") =>
+    new SignJWT(claims).setProtectedHeader({ alg: "ES256" }).setIssuer(ISSUER).setAudience(aud).setExpirationTime("5m").sign(key);
   const test = async (file: string, token: string, ...extra: string[]) => {
     const io = captureIo();
     const code = await policyCommand(["test", file, "--service", "registry.example.com", "--token", token, "--scope", "repository:a/b:pull,push", ...extra], io);
     return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
   };
 
-  it("is VERIFIED with a static-key provider's keys, and UNVERIFIED when another key signed it", async () => {
+  it("is checked with a static-key provider's keys; a token another key signed is refused at the signature, and a wrong aud after it", async () => {
     const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
     const pem = (await exportSPKI(publicKey)).trim().split("\n").map((line) => `          ${line}`).join("\n");
     const file = providersFile("static", `    issuer: ${ISSUER}\n    staticKeys:\n      - key: |\n${pem}`);
     const good = await test(file, await sign(privateKey, { sub: "job", team: "blue" }));
     expect(good.err).toBe("");
-    expect(good.out).toMatch(/claims: {3}decoded from --token, signature VERIFIED with the provider's staticKeys \(token sha256 [0-9a-f]{64}\)/);
+    expect(good.out).toMatch(/claims: {3}decoded from --token \(token sha256 [0-9a-f]{64}\)/);
+    expect(good.out).toContain("signature: checked with the provider's staticKeys");
+    expect(good.out).toContain("identity: accepted");
     expect(good.out).toContain("authn:    allowed (authn condition is true)");
     expect(good.out).toContain('repository:a/b:push  refused  (authz: false at 1:1: scope.action == "pull")');
 
     const stranger = await generateKeyPair("ES256");
     const forged = await test(file, await sign(stranger.privateKey, { sub: "job", team: "red" }));
-    expect(forged.out).toMatch(/signature UNVERIFIED: it does not verify with the provider's staticKeys \(signature verification failed\)/);
-    expect(forged.out).toContain('authn:    refused (authn: false at 1:1: claims.team == "blue")');
+    expect(forged.out).toContain("identity: refused (identity check signature: bad_signature: signature verification failed)");
+    expect(forged.out).not.toContain("authn:");
+    const otherAud = await test(file, await sign(privateKey, { sub: "job", team: "blue" }, "other.example.com"), "--expect", "deny");
+    expect(otherAud.code).toBe(0);
+    expect(otherAud.out).toContain("identity: refused (identity check aud: wrong_audience: unexpected audience)");
   });
 
-  it("is UNVERIFIED, saying why, when a discovery issuer can't be reached; the decision is still printed", async () => {
+  it("says \"signature not verified\" and why when a discovery issuer can't be reached, and still runs the other checks", async () => {
     // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
     const file = providersFile("unreachable", "    issuer: http://127.0.0.1:9");
     const { privateKey } = await generateKeyPair("ES256");
-    const { code, out } = await test(file, await sign(privateKey, { sub: "job", team: "blue" }), "--key-timeout", "1000");
+    const token = await new SignJWT({ sub: "job", team: "blue" }).setProtectedHeader({ alg: "ES256" }).setIssuer("http://127.0.0.1:9").setAudience("registry.example.com").setExpirationTime("5m").sign(privateKey);
+    const { code, out } = await test(file, token, "--key-timeout", "1000");
     expect(code).toBe(0);
-    expect(out).toMatch(/signature UNVERIFIED: the provider's keys could not be had \(discovery http:\/\/127\.0\.0\.1:9\/\.well-known\/openid-configuration: .+\)/);
+    expect(out).toMatch(/signature: signature not verified: the provider's keys could not be had \(discovery http:\/\/127\.0\.0\.1:9\/\.well-known\/openid-configuration: .+\)/);
+    expect(out).toContain("identity: accepted");
     expect(out).toContain("authn:    allowed (authn condition is true)");
     expect(out).toMatch(/repository:a\/b:pull {2}allowed/);
+  });
+});
+
+describe("policy test --cases", () => {
+  const exp = Math.floor(Date.now() / 1000) + 300;
+  const cases = (name: string, text: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+  const runCases = async (file: string) => {
+    const io = captureIo();
+    const code = await policyCommand(["test", example, "--service", "registry.example.com", "--cases", file], io);
+    return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
+  };
+  const claims = JSON.stringify({ ...github, exp });
+
+  it("passes when every case decides as expected", async () => {
+    const file = cases("ok.yaml", ["cases:", "  - name: main pushes", `    claims: ${claims}`, "    expect:", '      "repository:example-org/app:pull,push": allow', '      "repository:other/app:pull": deny', ""].join("\n"));
+    const { code, out } = await runCases(file);
+    expect(code).toBe(0);
+    expect(out).toContain("ok    main pushes");
+    expect(out).toContain("1 of 1 case(s) passed");
+  });
+
+  it("reports every failing case with its line and reason, and exits 3", async () => {
+    const wrongAud = JSON.stringify({ ...github, exp, aud: "elsewhere" });
+    const file = cases(
+      "fail.yaml",
+      ["cases:", "  - name: wrong audience", `    claims: ${wrongAud}`, "    expect:", '      "repository:example-org/app:pull": allow', "  - name: other org", `    claims: ${claims}`, "    expect:", '      "repository:other/app:pull": allow', ""].join("\n"),
+    );
+    const { code, out } = await runCases(file);
+    expect(code).toBe(3);
+    expect(out).toContain(`FAIL  wrong audience (${file}:2, provider gha)`);
+    expect(out).toContain(`  ${file}:5: repository:example-org/app:pull: expected allow, got deny (identity check aud: wrong_audience: unexpected audience)`);
+    expect(out).toContain(`  ${file}:9: repository:other/app:pull: expected allow, got deny (authz: false at 3:1:`);
+    expect(out).toContain("0 of 2 case(s) passed");
+  });
+
+  it.each([
+    ["not YAML", "cases: [", /:1: not valid YAML/],
+    ["no cases", "other: 1\n", /:1: `cases:` must be a non-empty list/],
+    ["an unknown key", `cases:\n  - claims: ${claims}\n    expcet: {}\n`, /:3: unknown key "expcet" in case 1/],
+    ["a bad outcome", `cases:\n  - claims: ${claims}\n    expect:\n      "repository:a/b:pull": yes\n`, /:4: case 1: expected outcome must be allow or deny/],
+    ["a bad scope", `cases:\n  - claims: ${claims}\n    expect:\n      "repository:a/B:pull": allow\n`, /:4: case 1: /],
+    ["both claims and token", `cases:\n  - claims: ${claims}\n    token: a.b.c\n    expect: { "repository:a/b:pull": allow }\n`, /:2: case 1: give exactly one of claims and token/],
+  ])("refuses a cases file with %s, naming file and line (exit 2)", async (_label, text, message) => {
+    const file = cases("bad.yaml", text);
+    const { code, err } = await runCases(file);
+    expect(code).toBe(2);
+    expect(err).toContain(file);
+    expect(err).toMatch(message);
   });
 });
