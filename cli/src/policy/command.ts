@@ -25,8 +25,9 @@ Commands:
   rollback VERSION (--local|--remote)
                             restore a recorded version all-or-nothing
   replay FILE --log LOG     which logged token requests FILE would decide differently (exit 3 if any)
-  test FILE --service S (--claims JSON|@FILE | --token JWT) --scope SCOPE …
-                            what the policy decides for given claims
+  test FILE --service S (--claims JSON|@FILE | --token JWT) --scope SCOPE … [--expect allow|deny]
+  test FILE --cases CASES.yaml
+                            what the token server decides, check by check (exit 3 if not as expected)
   schema                    print the JSON Schema of the providers file
   init PLATFORM --name NAME --owner-id ID|--namespace-id ID|--organization-id ID|--org-id ID …
                             a starter file (github, gitlab, buildkite, circleci, kubernetes) with the owner pinned
