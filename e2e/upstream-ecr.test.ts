@@ -38,6 +38,7 @@ const ROLE_ARN = "arn:aws:iam::123456789012:role/registry-proxy";
 const SUBJECT = "registry-proxy-e2e";
 const REGISTRY_PASSWORD = "ecr-password-from-stand-in";
 const TOKEN_SECONDS = 6;
+const ACCESS_KEY = { id: "AKIDE2EKEYED", secret: "e2e-keyed-secret" } as const;
 
 const timings = createTimings();
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -95,7 +96,7 @@ beforeAll(async () => {
   cleanups.push(() => tokenServer.stop());
   registry = await startRegistry({ auth: { kind: "htpasswd", users: { AWS: REGISTRY_PASSWORD } } });
   cleanups.push(() => registry.stop());
-  aws = await startAwsStandIn({ region: "us-east-1", oidcProviders, roles, registryPassword: REGISTRY_PASSWORD, tokenSeconds: TOKEN_SECONDS, now: () => Date.now() + skew.ms });
+  aws = await startAwsStandIn({ region: "us-east-1", oidcProviders, roles, accessKeys: { [ACCESS_KEY.id]: ACCESS_KEY.secret }, registryPassword: REGISTRY_PASSWORD, tokenSeconds: TOKEN_SECONDS, now: () => Date.now() + skew.ms });
   cleanups.push(() => aws.close());
 }, 180_000);
 
@@ -202,5 +203,34 @@ describe("UPSTREAM_AUTH=ecr with an unreachable STS", () => {
     expect(answer).toEqual({ status: 502, message: "STS AssumeRoleWithWebIdentity could not be reached" });
     const lines = await logWhen(proxy, (l) => l.some((line) => line.status === 502));
     expect(lines.some((line) => line.reason === "upstream: STS AssumeRoleWithWebIdentity could not be reached")).toBe(true);
+  }, 120_000);
+});
+
+describe("UPSTREAM_AUTH=ecr keyed (an access key pair, SigV4 directly)", () => {
+  const keyed = (secret: string) => () => ({
+    UPSTREAM_AUTH: "ecr",
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: ACCESS_KEY.id,
+    AWS_SECRET_ACCESS_KEY: secret,
+    ECR_API_ENDPOINT: aws.url,
+  });
+
+  it("pulls with skopeo through the proxy, calling only ECR", async () => {
+    const sts = aws.calls.sts.length;
+    const proxy = await startProxy({ upstream: registry, tokenServer, service: SERVICE, vars: keyed(ACCESS_KEY.secret) });
+    cleanups.push(() => proxy.stop());
+    const creds = await credentialsFor(proxy.host);
+    const pull = await skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(pull.digest).toBe(image.manifest.digest);
+    expect(aws.calls.sts.length).toBe(sts);
+    expect(aws.calls.ecr.at(-1)).toBe("ok");
+  }, 120_000);
+
+  it("a wrong secret: the stand-in recomputes the signature and refuses it, the client gets a 502 naming the step", async () => {
+    const proxy = await startProxy({ upstream: registry, tokenServer, service: SERVICE, vars: keyed("not-the-secret") });
+    cleanups.push(() => proxy.stop());
+    expect(await getManifest(proxy, "acme/app")).toEqual({ status: 502, message: "ECR GetAuthorizationToken refused: InvalidSignature" });
+    expect(proxy.worker.logs()).not.toContain("not-the-secret");
   }, 120_000);
 });
