@@ -8,6 +8,7 @@ import { proxyOverhead } from "./proxy-overhead.ts";
 import { soak } from "./soak.ts";
 import { tokenCpu } from "./token-cpu.ts";
 import { tokenThroughput } from "./token-throughput.ts";
+import { uploadShape } from "./upload-shape.ts";
 import { upstreamMint } from "./upstream-mint.ts";
 
-export const BENCHMARKS: readonly Benchmark[] = [tokenThroughput, tokenCpu, policyEval, policyExplain, policyPropagation, proxyOverhead, upstreamMint, bundle, soak];
+export const BENCHMARKS: readonly Benchmark[] = [tokenThroughput, tokenCpu, policyEval, policyExplain, policyPropagation, proxyOverhead, upstreamMint, bundle, uploadShape, soak];
