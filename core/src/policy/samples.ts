@@ -5,7 +5,8 @@
  * refuse (or worse, be misread for) real requests. The claim shapes are the
  * real ones: GitHub Actions' OIDC token, a Kubernetes service-account token, and
  * the other CIs `policy init` writes starters for — GitLab CI/CD, Buildkite and
- * CircleCI (testkit/src/claim-shapes/ has them with their sources).
+ * CircleCI, Bitbucket Pipelines and HCP Terraform (testkit/src/claim-shapes/ has them
+ * with their sources).
  */
 import type { ScopeInput } from "./cel-values.ts";
 
@@ -147,6 +148,45 @@ export const CLAIMS_SAMPLES: readonly ClaimsSample[] = [
       "oidc.circleci.com/vcs-ref": "refs/heads/main",
       "oidc.circleci.com/context-ids": ["a74579f1-2e7d-451e-b009-5c082ad2729e"],
       "oidc.circleci.com/ssh-rerun": false,
+    },
+  },
+  {
+    label: "Bitbucket Pipelines claims",
+    service: "registry.example.com",
+    claims: {
+      iss: "https://api.bitbucket.org/2.0/workspaces/example-org/pipelines-config/identity/oidc",
+      aud: "ari:cloud:bitbucket::workspace/5b1d7a6e-2c3f-4e8a-9b0c-1d2e3f4a5b6c",
+      sub: "{437da666-7aab-4b60-a947-ec542536ca0d}:{2f1e0d9c-8b7a-4f6e-9d5c-4b3a2f1e0d9c}",
+      exp: NOW + 3600,
+      iat: NOW,
+      accountUuid: "{9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d}",
+      workspaceUuid: "{5b1d7a6e-2c3f-4e8a-9b0c-1d2e3f4a5b6c}",
+      repositoryUuid: "{437da666-7aab-4b60-a947-ec542536ca0d}",
+      pipelineUuid: "{7c6b5a49-3827-4e16-a5f4-e3d2c1b0a998}",
+      stepUuid: "{2f1e0d9c-8b7a-4f6e-9d5c-4b3a2f1e0d9c}",
+      branchName: "main",
+    },
+  },
+  {
+    label: "HCP Terraform claims",
+    service: "registry.example.com",
+    claims: {
+      iss: "https://app.terraform.io",
+      aud: "registry.example.com",
+      sub: "organization:example-org:project:Default Project:workspace:app:run_phase:apply",
+      exp: NOW + 3600,
+      iat: NOW,
+      nbf: NOW,
+      jti: "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+      terraform_run_phase: "apply",
+      terraform_workspace_id: "ws-mbsd5E3Ktt5Rg2Xm",
+      terraform_workspace_name: "app",
+      terraform_full_workspace: "organization:example-org:project:Default Project:workspace:app",
+      terraform_organization_id: "org-GRNbCjYNpBB6NEH9",
+      terraform_organization_name: "example-org",
+      terraform_project_id: "prj-vegSA59s1XPwMr2t",
+      terraform_project_name: "Default Project",
+      terraform_run_id: "run-X3n1AUXNGWbfECsJ",
     },
   },
 ];
