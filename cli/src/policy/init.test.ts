@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildkiteClaims, circleciClaims, gitlabClaims } from "@jwt-registry-auth/testkit/claim-shapes/index";
+import { bitbucketClaims, bitbucketIssuer, buildkiteClaims, circleciClaims, gitlabClaims, terraformClaims } from "@jwt-registry-auth/testkit/claim-shapes/index";
 import { githubClaims, kubernetesClaims } from "@jwt-registry-auth/testkit/oidc-issuer";
 import { afterAll, describe, expect, it } from "vitest";
 import { captureIo } from "../testing.ts";
@@ -13,6 +13,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const SERVICE = "registry.example.com";
 const BUILDKITE_ORG = "0184990a-4782-42b5-afc1-16715b10b8ff";
 const CIRCLECI_ORG = "0f5a4b3c-2d1e-4f6a-8b7c-9d0e1f2a3b4c";
+const BITBUCKET_WORKSPACE = "5b1d7a6e-2c3f-4e8a-9b0c-1d2e3f4a5b6c";
 
 async function run(...argv: string[]) {
   const io = captureIo();
@@ -71,6 +72,23 @@ const cases: Case[] = [
     theirs: { iss: "https://oidc.circleci.com/org/5e6f7a8b-0000-4000-8000-000000000000", ...circleciClaims({ organizationId: "5e6f7a8b-0000-4000-8000-000000000000", vcsOrigin: "github.com/acme/app" }) },
     grants: ["repository:acme/app:pull", "repository:acme/app:push"],
     refuses: ["repository:acme/other:pull", "repository:acme/app:delete"],
+  },
+  {
+    platform: "bitbucket",
+    flags: ["--workspace", "acme", "--workspace-uuid", `{${BITBUCKET_WORKSPACE}}`],
+    ours: { iss: bitbucketIssuer("acme"), ...bitbucketClaims({ workspaceUuid: BITBUCKET_WORKSPACE }) },
+    // The slug re-registered by another workspace: same issuer URL, another UUID (and so another default aud).
+    theirs: { iss: bitbucketIssuer("acme"), ...bitbucketClaims({ workspaceUuid: "00000000-0000-4000-8000-000000000000", audience: `ari:cloud:bitbucket::workspace/${BITBUCKET_WORKSPACE}` }) },
+    grants: ["repository:acme/app:pull", "repository:acme/app:push"],
+    refuses: ["repository:other/app:pull", "repository:acme/app:delete"],
+  },
+  {
+    platform: "terraform",
+    flags: ["--organization-id", "org-GRNbCjYNpBB6NEH9", "--audience", SERVICE],
+    ours: { iss: "https://app.terraform.io", ...terraformClaims({ organization: "acme", organizationId: "org-GRNbCjYNpBB6NEH9", audience: SERVICE }) },
+    theirs: { iss: "https://app.terraform.io", ...terraformClaims({ organization: "acme", organizationId: "org-0therOrgId00000", audience: SERVICE }) },
+    grants: ["repository:acme/modules:pull"],
+    refuses: ["repository:acme/modules:push", "repository:other/modules:pull"],
   },
   {
     platform: "kubernetes",

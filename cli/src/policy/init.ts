@@ -26,17 +26,22 @@ try it with 'policy test'.
                                      with buildkite-agent oidc request-token --claim organization_id)
   circleci    --org-id ID            the organization's UUID (Organization Settings → Overview);
                                      the issuer https://oidc.circleci.com/org/ID carries it
+  bitbucket   --workspace SLUG --workspace-uuid UUID
+                                     the workspace's slug (in the issuer URL) and its UUID (the token's
+                                     workspaceUuid; Repository settings → OpenID Connect shows both)
+  terraform   --organization-id ID   the HCP Terraform organization's id, org-… (the token's terraform_organization_id)
   kubernetes  --issuer URL --namespace NS [--service-account SA]
                                      the cluster's service-account issuer, and who may log in
 
 Options:
   --name NAME        the provider's name: the username clients log in with (required)
   --audience A       the aud the tokens carry: the registry host your CI asks for
-                     (required, except circleci: default the org id, what $CIRCLE_OIDC_TOKEN carries)
-  --branch B         the branch that may push (github, gitlab, buildkite; default main)
+                     (required, except circleci: default the org id, what $CIRCLE_OIDC_TOKEN carries,
+                     and bitbucket: default ari:cloud:bitbucket::workspace/UUID, Bitbucket's default)
+  --branch B         the branch that may push (github, gitlab, buildkite, bitbucket; default main)
   --out FILE         write the file instead of printing it; refuses to overwrite`;
 
-export const INIT_PLATFORMS = ["github", "gitlab", "buildkite", "circleci", "kubernetes"] as const;
+export const INIT_PLATFORMS = ["github", "gitlab", "buildkite", "circleci", "bitbucket", "terraform", "kubernetes"] as const;
 export type InitPlatform = (typeof INIT_PLATFORMS)[number];
 
 export interface InitOptions {
@@ -50,12 +55,18 @@ export interface InitOptions {
   readonly issuer?: string;
   readonly namespace?: string;
   readonly serviceAccount?: string;
+  readonly workspace?: string;
+  readonly workspaceUuid?: string;
 }
 
 const DIGITS = /^[1-9][0-9]{0,19}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** A Git branch name we are willing to put in a CEL string literal: no quotes, backslashes or control characters. */
 const BRANCH = /^[A-Za-z0-9._/-]{1,200}$/;
+/** An HCP Terraform organization id. */
+const TERRAFORM_ORG_ID = /^org-[A-Za-z0-9]{1,64}$/;
+/** A Bitbucket workspace slug (its URL name). */
+const WORKSPACE_SLUG = /^[a-z0-9][a-z0-9_-]{0,61}$/;
 /** A Kubernetes namespace or service-account name (DNS label / subdomain). */
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
@@ -228,6 +239,71 @@ function circleci(options: InitOptions): string[] {
   ];
 }
 
+function bitbucket(options: InitOptions): string[] {
+  const workspace = required(options.workspace, "--workspace", "bitbucket", WORKSPACE_SLUG, "a Bitbucket workspace slug (lowercase, as in bitbucket.org/SLUG)");
+  const uuid = required(options.workspaceUuid?.replace(/^\{(.*)\}$/, "$1"), "--workspace-uuid", "bitbucket", UUID, "a Bitbucket workspace UUID (lowercase, with or without braces)");
+  const branch = required(options.branch ?? "main", "--branch", "bitbucket", BRANCH, "a branch name");
+  const audience = audienceOf(options, "bitbucket", `ari:cloud:bitbucket::workspace/${uuid}`);
+  return [
+    ...header("bitbucket", options),
+    "  # The username: docker login -u NAME -p $BITBUCKET_STEP_OIDC_TOKEN (a step with oidc: true).",
+    `  - name: ${options.name}`,
+    `    description: ${q(`Bitbucket Pipelines of the workspace ${workspace} ({${uuid}})`)}`,
+    "    # The issuer names the workspace by its slug, which can be renamed and then taken by",
+    "    # someone else: authn pins the workspace's UUID, which never changes.",
+    `    issuer: https://api.bitbucket.org/2.0/workspaces/${workspace}/pipelines-config/identity/oidc`,
+    "    # Bitbucket's default audience (a step's oidc: {audiences: [...]} can ask for the registry host instead).",
+    `    audiences: [${q(audience)}]`,
+    "    authn:",
+    "      # Only this workspace's steps log in. Bitbucket sends its UUIDs in braces.",
+    "      condition: |",
+    `        claims.workspaceUuid == ${q(`{${uuid}}`)}`,
+    "    authz:",
+    `      # Pinned again so the grant stands on its own. Pull any ${workspace}/* repository; push them`,
+    `      # only from ${branch}. The token names repositories by UUID only: to let one repository push`,
+    "      # only its own image, add claims.repositoryUuid == \"{<repository UUID>}\" to a push rule per image.",
+    "      condition: |",
+    `        claims.workspaceUuid == ${q(`{${uuid}}`)} &&`,
+    `        scope.type == "repository" && scope.name.startsWith(${q(`${workspace}/`)}) &&`,
+    `        (scope.action == "pull" || (scope.action == "push" && claims.branchName == ${q(branch)}))`,
+    "    # Bitbucket's step tokens live an hour.",
+    "    maxTokenLifetime: 2h",
+    "    refresh: { lifetime: 1h }",
+  ];
+}
+
+function terraform(options: InitOptions): string[] {
+  const organizationId = required(options.organizationId, "--organization-id", "terraform", TERRAFORM_ORG_ID, "an HCP Terraform organization id (org-…)");
+  const audience = audienceOf(options, "terraform");
+  return [
+    ...header("terraform", options),
+    "  # The username: docker login -u NAME -p $TFC_WORKLOAD_IDENTITY_TOKEN",
+    "  # (set TFC_WORKLOAD_IDENTITY_AUDIENCE on the workspace to the audience below).",
+    `  - name: ${options.name}`,
+    `    description: ${q(`HCP Terraform runs of the organization ${organizationId}`)}`,
+    "    # HCP Terraform signs the runs of every organization with this one issuer: authn pins the organization.",
+    "    issuer: https://app.terraform.io",
+    "    # The workspace's TFC_WORKLOAD_IDENTITY_AUDIENCE.",
+    `    audiences: [${q(audience)}]`,
+    "    authn:",
+    "      # Only this organization's runs log in. terraform_organization_id never changes;",
+    "      # terraform_organization_name can be changed and then taken by someone else.",
+    "      condition: |",
+    `        claims.terraform_organization_id == ${q(organizationId)}`,
+    "    authz:",
+    "      # Pinned again so the grant stands on its own. Pull repositories under the organization's",
+    "      # name (safe: authn pinned the id), and only in the apply phase: a plan (which a pull request",
+    "      # can run) never reads the registry.",
+    "      condition: |",
+    `        claims.terraform_organization_id == ${q(organizationId)} &&`,
+    '        scope.type == "repository" && scope.action == "pull" && claims.terraform_run_phase == "apply" &&',
+    '        scope.name.startsWith(claims.terraform_organization_name + "/")',
+    "    # A run phase's token lives as long as the phase may run.",
+    "    maxTokenLifetime: 4h",
+    "    refresh: false",
+  ];
+}
+
 function kubernetes(options: InitOptions): string[] {
   const issuer = options.issuer;
   if (issuer === undefined || issuer === "") throw new UsageError("policy init kubernetes needs --issuer (the cluster's service-account issuer: kubectl get --raw /.well-known/openid-configuration | jq -r .issuer)");
@@ -264,7 +340,7 @@ function kubernetes(options: InitOptions): string[] {
   ];
 }
 
-const BUILDERS: Readonly<Record<InitPlatform, (options: InitOptions) => string[]>> = { github, gitlab, buildkite, circleci, kubernetes };
+const BUILDERS: Readonly<Record<InitPlatform, (options: InitOptions) => string[]>> = { github, gitlab, buildkite, circleci, bitbucket, terraform, kubernetes };
 
 /** The flags each platform takes beyond --name, --audience and --out. */
 const PLATFORM_FLAGS: Readonly<Record<InitPlatform, readonly (keyof InitOptions)[]>> = {
@@ -272,6 +348,8 @@ const PLATFORM_FLAGS: Readonly<Record<InitPlatform, readonly (keyof InitOptions)
   gitlab: ["namespaceId", "branch", "issuer"],
   buildkite: ["organizationId", "branch"],
   circleci: ["orgId"],
+  bitbucket: ["workspace", "workspaceUuid", "branch"],
+  terraform: ["organizationId"],
   kubernetes: ["issuer", "namespace", "serviceAccount"],
 };
 
@@ -304,6 +382,8 @@ export async function policyInitCommand(argv: readonly string[], io: Io): Promis
       issuer: { type: "string" },
       namespace: { type: "string" },
       "service-account": { type: "string" },
+      workspace: { type: "string" },
+      "workspace-uuid": { type: "string" },
       out: { type: "string" },
     },
     { min: 1, max: 1, names: `PLATFORM (${INIT_PLATFORMS.join(", ")})` },
@@ -322,6 +402,8 @@ export async function policyInitCommand(argv: readonly string[], io: Io): Promis
     ...(values.issuer !== undefined && { issuer: values.issuer }),
     ...(values.namespace !== undefined && { namespace: values.namespace }),
     ...(values["service-account"] !== undefined && { serviceAccount: values["service-account"] }),
+    ...(values.workspace !== undefined && { workspace: values.workspace }),
+    ...(values["workspace-uuid"] !== undefined && { workspaceUuid: values["workspace-uuid"] }),
   };
   const foreign = (Object.keys(options) as (keyof InitOptions)[]).filter((k) => !["name", "audience"].includes(k) && !PLATFORM_FLAGS[platform].includes(k));
   if (foreign.length > 0) {
