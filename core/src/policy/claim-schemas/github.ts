@@ -1,0 +1,32 @@
+/** GitHub Actions' OIDC token (docs.github.com, "About security hardening with OpenID Connect"): every id is a string. testkit/src/oidc-issuer.ts githubClaims has the shape. */
+import type { ClaimSpecs } from "../claim-schema.ts";
+
+export const GITHUB_CLAIMS: ClaimSpecs = {
+  ref: "string",
+  sha: "string",
+  repository: "string",
+  repository_owner: "string",
+  repository_owner_id: "string",
+  repository_visibility: "string",
+  repository_id: "string",
+  run_id: "string",
+  run_number: "string",
+  run_attempt: "string",
+  actor: "string",
+  actor_id: "string",
+  workflow: "string",
+  workflow_ref: "string",
+  workflow_sha: "string",
+  job_workflow_ref: "string",
+  job_workflow_sha: "string",
+  head_ref: "string",
+  base_ref: "string",
+  event_name: "string",
+  ref_type: "string",
+  ref_protected: "string",
+  runner_environment: "string",
+  environment: "string",
+  environment_node_id: "string",
+  enterprise: "string",
+  enterprise_id: "string",
+};

@@ -1,0 +1,32 @@
+/** GitLab CI/CD ID tokens (docs.gitlab.com, "Token payload"): ids and flags are strings, runner_id a number. testkit/src/claim-shapes/gitlab.ts has the shape. */
+import type { ClaimSpecs } from "../claim-schema.ts";
+
+export const GITLAB_CLAIMS: ClaimSpecs = {
+  namespace_id: "string",
+  namespace_path: "string",
+  project_id: "string",
+  project_path: "string",
+  user_id: "string",
+  user_login: "string",
+  user_email: "string",
+  user_access_level: "string",
+  user_identities: "list",
+  pipeline_id: "string",
+  pipeline_source: "string",
+  job_id: "string",
+  ref: "string",
+  ref_type: "string",
+  ref_path: "string",
+  ref_protected: "string",
+  environment: "string",
+  environment_protected: "string",
+  deployment_tier: "string",
+  environment_action: "string",
+  runner_id: "number",
+  runner_environment: "string",
+  sha: "string",
+  project_visibility: "string",
+  ci_config_ref_uri: "string",
+  ci_config_sha: "string",
+  groups_direct: "list",
+};
