@@ -25,7 +25,7 @@ import { celError, isCelError, plan, unparse, type CelResult } from "@bufbuild/c
 import { forEachChild, formatInputPath, inputPath, startOffset, type Expr } from "./cel-ast.ts";
 import { celTypeName } from "./cel-values.ts";
 import { linePosition, type CompiledCondition, type ConditionBindings, type ConditionKind } from "./condition.ts";
-import { celEnvironment } from "./static-check.ts";
+import { celEnvironment } from "./cel-environment.ts";
 
 /** How a leaf term failed. */
 export type TermOutcome = "false" | "negated_true" | "error" | "not_bool";
@@ -239,7 +239,7 @@ function treeOf(condition: CompiledCondition): Tree {
 function evaluate(tree: Tree, expr: Expr, bindings: ConditionBindings): CelResult {
   let program = tree.programs.get(expr.id);
   if (program === undefined) {
-    program = plan(celEnvironment, expr) as (bindings: ConditionBindings) => CelResult;
+    program = plan(celEnvironment(), expr) as (bindings: ConditionBindings) => CelResult;
     tree.programs.set(expr.id, program);
   }
   try {

@@ -4,7 +4,8 @@
  * that don't exist, message construction, regex literals that don't compile —
  * plus size limits, so one policy can't make every request expensive.
  */
-import { celEnv, isCelError, run, type CelEnv, type parse } from "@bufbuild/cel";
+import { isCelError, run, type parse } from "@bufbuild/cel";
+import { celEnvironment } from "./cel-environment.ts";
 
 export type ParsedCondition = ReturnType<typeof parse>;
 type Expr = ParsedCondition["expr"];
@@ -21,8 +22,6 @@ const TYPE_NAMES = new Set(["bool", "bytes", "double", "int", "list", "map", "nu
 
 /** Calls the planner handles itself rather than through the function registry. */
 const PLANNER_BUILTINS = new Set(["_&&_", "_||_", "_?_:_", "_[_]", "_[?_]", "_?._", "@not_strictly_false", "__not_strictly_false__"]);
-
-export const celEnvironment: CelEnv = celEnv();
 
 export interface StaticIssue {
   readonly message: string;
@@ -54,7 +53,7 @@ export function staticCheck(parsed: ParsedCondition, variables: readonly string[
         return visit(kind.value.operand, bound, depth);
       case "callExpr": {
         const call = kind.value;
-        if (!PLANNER_BUILTINS.has(call.function) && celEnvironment.funcs.find(call.function) === undefined) {
+        if (!PLANNER_BUILTINS.has(call.function) && celEnvironment().funcs.find(call.function) === undefined) {
           return { message: `unknown function '${call.function}'`, offset: at(expr) };
         }
         const regexIssue = checkRegexLiteral(call.function, call.target, call.args);
