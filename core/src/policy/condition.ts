@@ -22,7 +22,8 @@ import type { Expr } from "./cel-ast.ts";
 import { celTypeName, claimsToCel, scopeToCel } from "./cel-values.ts";
 import { findHazards } from "./hazards.ts";
 import { CLAIMS_SAMPLES, SCOPE_SAMPLES } from "./samples.ts";
-import { celEnvironment, MAX_CONDITION_LENGTH, staticCheck, type ParsedCondition } from "./static-check.ts";
+import { celEnvironment } from "./cel-environment.ts";
+import { MAX_CONDITION_LENGTH, staticCheck, type ParsedCondition } from "./static-check.ts";
 import { namesWildcardAction } from "./wildcard-action.ts";
 
 export type ConditionKind = "authn" | "authz";
@@ -154,6 +155,23 @@ function checkAgainstSamples(condition: CompiledCondition): { error?: ConditionI
   };
 }
 
+/**
+ * A parsed condition planned for evaluation, with no further checks: what the
+ * token server does with the parsed form `policy apply` stored
+ * (stored-condition.ts), the checks having run when it was applied. Never
+ * parses, so the worker's bundle holds no parser.
+ */
+export function planCondition(kind: ConditionKind, source: string, parsed: ParsedCondition): Result<CompiledCondition, { readonly error: ConditionIssue }> {
+  if (parsed.expr === undefined) return { ok: false, error: { message: "condition has no expression" } };
+  let program: CompiledCondition["program"];
+  try {
+    program = plan(celEnvironment(), parsed);
+  } catch (e) {
+    return { ok: false, error: { message: `cannot plan condition: ${e instanceof Error ? e.message : String(e)}` } };
+  }
+  return { ok: true, value: { kind, source, program, positions: parsed.sourceInfo?.positions ?? {}, expr: parsed.expr, namesWildcardAction: namesWildcardAction(parsed) } };
+}
+
 export function compileCondition(kind: ConditionKind, source: string): CompileConditionResult {
   if (source.length > MAX_CONDITION_LENGTH) {
     return { ok: false, error: { message: `condition is longer than ${MAX_CONDITION_LENGTH} characters` } };
@@ -167,13 +185,9 @@ export function compileCondition(kind: ConditionKind, source: string): CompileCo
   const issue = staticCheck(parsed, CONDITION_VARIABLES[kind]);
   if (issue) return { ok: false, error: { message: issue.message, ...linePosition(source, issue.offset) } };
 
-  let program: CompiledCondition["program"];
-  try {
-    program = plan(celEnvironment, parsed);
-  } catch (e) {
-    return { ok: false, error: { message: `cannot plan condition: ${e instanceof Error ? e.message : String(e)}` } };
-  }
-  const condition: CompiledCondition = { kind, source, program, positions: parsed.sourceInfo?.positions ?? {}, expr: parsed.expr, namesWildcardAction: namesWildcardAction(parsed) };
+  const planned = planCondition(kind, source, parsed);
+  if (!planned.ok) return planned;
+  const condition = planned.value;
   const checked = checkAgainstSamples(condition);
   if (checked.error) return { ok: false, error: checked.error };
   const hazards = findHazards(parsed).map((h) => ({ message: h.message, ...linePosition(source, h.offset) }));

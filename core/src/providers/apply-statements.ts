@@ -19,6 +19,7 @@
  * round trip either. `policy rollback N` runs these same statements with
  * version N's stored providers and text, so it is all-or-nothing too.
  */
+import { withParsedConditions } from "./compile-provider.ts";
 import type { ProviderConfig } from "./model.ts";
 
 export type SqlValue = string | number | null;
@@ -96,7 +97,13 @@ function historyStatements(providers: readonly ProviderConfig[], meta: ApplyMeta
   ];
 }
 
-export function policyApplyStatements(providers: readonly ProviderConfig[], meta: ApplyMetadata): SqlStatement[] {
+/**
+ * Every stored row (and history row) carries its conditions' parsed form
+ * (compile-provider.ts withParsedConditions), so the token server never
+ * parses; a rollback to a version stored before the form existed gains it here.
+ */
+export function policyApplyStatements(files: readonly ProviderConfig[], meta: ApplyMetadata): SqlStatement[] {
+  const providers = files.map(withParsedConditions);
   const names = providers.map((p) => p.name);
   const duplicate = names.find((name, i) => names.indexOf(name) !== i);
   // An upsert would quietly keep the last of two entries; the file is wrong, so nothing is written.

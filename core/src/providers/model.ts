@@ -5,6 +5,7 @@
  * the D1 store re-checks the stored JSON with the same validator.
  */
 import type { JWK } from "jose";
+import type { StoredCondition } from "../policy/stored-condition.ts";
 
 export interface ProviderConfig {
   /** The Basic-auth username clients send. */
@@ -24,6 +25,13 @@ export interface ProviderConfig {
   readonly authn?: string;
   /** CEL; absent = every requested scope is granted (the PoC's rule). */
   readonly authz?: string;
+  /**
+   * The conditions' parsed form (policy/stored-condition.ts), one per present
+   * condition: written by `policy apply` (apply-statements.ts), never in a
+   * providers file. The token server plans these and never parses; a stored
+   * row without them is refused with "re-apply" (docs/storage-schema.md).
+   */
+  readonly parsed?: { readonly authn?: StoredCondition; readonly authz?: StoredCondition };
   /**
    * Refresh-token lifetime in seconds (YAML `refresh: {lifetime: 1h}`; default 3600;
    * `refresh: false` gives 0 = no refresh tokens). The server caps it at REFRESH_TOKEN_MAX_SECONDS.
