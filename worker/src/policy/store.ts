@@ -29,7 +29,7 @@
  *   already decided on.
  */
 import { validateProviderConfig } from "@jwt-registry-auth/core/providers/validate";
-import { compileProvider, describeProviderIssue, type LoadedProvider } from "@jwt-registry-auth/core/providers/compile-provider";
+import { compileStoredProvider, describeProviderIssue, type LoadedProvider } from "@jwt-registry-auth/core/providers/compile-provider";
 import type { Result } from "@jwt-registry-auth/protocol";
 
 export type { LoadedProvider } from "@jwt-registry-auth/core/providers/compile-provider";
@@ -207,7 +207,8 @@ function compileEntry(name: string, { config: raw, id }: Row): Entry {
   const checked = validateProviderConfig(json);
   if (!checked.ok) return { ok: false, error: `provider ${name}: stored config is invalid: ${checked.error}` };
   if (checked.value.name !== name) return { ok: false, error: `provider ${name}: stored config is named ${checked.value.name}` };
-  const result = compileProvider(checked.value);
+  // Planned from the parsed form `policy apply` stored: the Worker never parses CEL (issue 12).
+  const result = compileStoredProvider(checked.value);
   if (!result.ok) return { ok: false, error: `provider ${name}: ${result.errors.map(describeProviderIssue).join("; ")}` };
   return { ok: true, value: { provider: result.value.provider, id } };
 }
