@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
+import { withParsedConditions } from "@jwt-registry-auth/core/providers/compile-provider";
 import { policyApplyStatements, renderSqlScript, sqlLiteral, TEXT_CHUNK_CODE_POINTS, textChunks, type SqlStatement } from "@jwt-registry-auth/core/providers/apply-statements";
 
 const db = env.POLICY_DB;
@@ -27,7 +28,7 @@ describe("policyApplyStatements", () => {
     await run([tricky, { ...tricky, name: "second" }]);
     await run([tricky]);
     const rows = await db.prepare("SELECT name, config FROM providers").all<{ name: string; config: string }>();
-    expect(rows.results).toEqual([{ name: "o-brien", config: JSON.stringify(tricky) }]);
+    expect(rows.results).toEqual([{ name: "o-brien", config: JSON.stringify(withParsedConditions(tricky)) }]);
     expect(await version()).toBe(start + 2);
     const applied = await db.prepare("SELECT applied_at, source_sha256 FROM policy_version").first();
     expect(applied).toEqual({ applied_at: meta.appliedAt, source_sha256: meta.sourceSha256 });
@@ -108,7 +109,7 @@ describe("renderSqlScript", () => {
     // JSON escapes newlines, so each statement is one line.
     for (const line of script.trim().split("\n")) await db.prepare(line).run();
     const row = await db.prepare("SELECT config FROM providers WHERE name = ?").bind("o-brien").first<{ config: string }>();
-    expect(row?.config).toBe(JSON.stringify(tricky));
+    expect(row?.config).toBe(JSON.stringify(withParsedConditions(tricky)));
     expect(await db.prepare("SELECT count(*) AS n FROM providers").first<{ n: number }>()).toEqual({ n: 1 });
   });
 
@@ -149,8 +150,8 @@ describe("policy history", () => {
       expect(await recorded(v)).toEqual({
         row: { version: v, applied_at: meta.appliedAt, source_sha256: meta.sourceSha256, source_text: text, provider_count: 2, rollback_of: null },
         providers: [
-          { name: "alpha", config: JSON.stringify(alpha) },
-          { name: "beta", config: JSON.stringify(beta) },
+          { name: "alpha", config: JSON.stringify(withParsedConditions(alpha)) },
+          { name: "beta", config: JSON.stringify(withParsedConditions(beta)) },
         ],
       });
       const rollback = await run([beta], { sourceText: "providers: []\n", rollbackOf: v }, via);

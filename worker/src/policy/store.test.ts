@@ -80,7 +80,7 @@ describe("lookupProvider", () => {
 
     expect(await lookupProvider(db, "not-json", 1)).toMatchObject({ found: true, ok: false, error: "provider not-json: stored config is not valid JSON" });
     expect(await lookupProvider(db, "invalid", 1)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/stored config is invalid: issuer/) });
-    expect(await lookupProvider(db, "bad-cel", 1)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/authz\.condition: condition must evaluate to a bool/) });
+    expect(await lookupProvider(db, "bad-cel", 1)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/authz\.condition: stored without its parsed form.*policy apply/) });
     expect(await lookupProvider(db, "renamed", 1)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/is named other/) });
     expect(await lookupProvider(db, "good", 1)).toMatchObject({ found: true, ok: true });
   });
