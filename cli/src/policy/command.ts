@@ -4,8 +4,9 @@
 import { providersConfigSchemaJson } from "@jwt-registry-auth/core/providers/schema";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, UsageError, wantsHelp, withUsage, type Io } from "../io.ts";
 import { applyPolicyFileLocal, applyPolicyFileRemote } from "./apply.ts";
-import { InvalidPolicyFileError, loadPolicyFile, printDiagnostics } from "./load.ts";
+import { InvalidPolicyFileError, printDiagnostics } from "./load.ts";
 import { policyTestCommand, TEST_HELP } from "./test-command.ts";
+import { policyValidateCommand, VALIDATE_HELP } from "./validate.ts";
 import { policyReplayCommand, REPLAY_HELP } from "./replay.ts";
 import { INIT_HELP, policyInitCommand } from "./init.ts";
 import { DIFF_HELP, policyDiffCommand } from "./diff.ts";
@@ -15,7 +16,7 @@ import { policyRollbackCommand, ROLLBACK_HELP } from "./rollback.ts";
 export const POLICY_HELP = `Usage: jwt-registry-auth policy <command> [options]
 
 Commands:
-  validate FILE             check a providers file; errors and warnings name file:line
+  validate FILE [--strict]  check a providers file; errors and warnings name file:line
   apply FILE (--local|--remote) [--config wrangler.toml] [--database POLICY_DB] [--persist-to DIR]
                             validate, then replace all providers in D1 at once
   diff FILE (--local|--remote) [--exit-code]
@@ -34,15 +35,6 @@ Commands:
 
 Run 'jwt-registry-auth policy <command> --help' for a command's options.`;
 
-const VALIDATE_HELP = `Usage: jwt-registry-auth policy validate FILE
-
-Checks FILE (YAML) and prints every error and warning as file:line:column:
-sizes first (the file at most 1 MiB, each field within its limit), then the
-fields and the CEL conditions. Warnings include policy hazards (negated action
-checks, unanchored matches(), negated membership over claims), each with its
-safe form; see docs/policy.md, "Fail-closed patterns".
-Exit status: 0 valid (warnings allowed), 1 errors, 2 usage.`;
-
 const APPLY_HELP = `Usage: jwt-registry-auth policy apply FILE (--local|--remote) [options]
 
 Validates FILE (nothing is written if it has errors), then replaces every
@@ -60,20 +52,6 @@ Run 'policy diff FILE' first to see what it will change.
 const SCHEMA_HELP = `Usage: jwt-registry-auth policy schema
 
 Prints the JSON Schema of the providers file (docs/providers.schema.json).`;
-
-async function validateCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { positionals } = parseCommandArgs(argv, {}, { min: 1, max: 1, names: "FILE" });
-  const { file, result } = loadPolicyFile(positionals[0] as string);
-  printDiagnostics(io, result);
-  const names = result.providers.map((p) => p.name).join(", ");
-  const counts = `${result.errors.length} error(s), ${result.warnings.length} warning(s)`;
-  if (result.errors.length > 0) {
-    io.out(`${file}: invalid: ${counts}`);
-    return EXIT_FAILED;
-  }
-  io.out(`${file}: valid: ${result.providers.length} provider(s)${names === "" ? "" : ` (${names})`}, ${counts}`);
-  return EXIT_OK;
-}
 
 async function applyCommand(argv: readonly string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -128,7 +106,7 @@ async function schemaCommand(argv: readonly string[], io: Io): Promise<number> {
 }
 
 const SUBCOMMANDS: Readonly<Record<string, { help: string; run: (argv: readonly string[], io: Io) => Promise<number> }>> = {
-  validate: { help: VALIDATE_HELP, run: validateCommand },
+  validate: { help: VALIDATE_HELP, run: policyValidateCommand },
   apply: { help: APPLY_HELP, run: applyCommand },
   diff: { help: DIFF_HELP, run: policyDiffCommand },
   history: { help: HISTORY_HELP, run: policyHistoryCommand },
