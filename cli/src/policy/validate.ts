@@ -35,7 +35,8 @@ function positionIn(text: string, lines: LineCounter, node: Scalar, source: stri
   const inLine = (before.at(-1) ?? "").length;
   if (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED) {
     const line = start.line + before.length;
-    const indent = /^[ \t]*/.exec(text.split("\n")[line - 1] ?? "")?.[0].length ?? 0;
+    // The block's indentation is its first content line's; the source keeps what is deeper.
+    const indent = /^[ \t]*/.exec(text.split("\n")[start.line] ?? "")?.[0].length ?? 0;
     return { line, column: indent + inLine + 1 };
   }
   const quote = node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE ? 1 : 0;

@@ -15,7 +15,7 @@
  * testkit/src/claim-shapes so it can't drift from the real tokens.
  */
 import { parse } from "@bufbuild/cel";
-import { forEachChild, formatInputPath, inputPath, type Expr, type InputPath } from "./cel-ast.ts";
+import { forEachChild, formatInputPath, inputPath, startOffset, type Expr, type InputPath } from "./cel-ast.ts";
 import { sharedIssuerOf } from "./shared-issuer.ts";
 import { BITBUCKET_CLAIMS } from "./claim-schemas/bitbucket.ts";
 import { BUILDKITE_CLAIMS } from "./claim-schemas/buildkite.ts";
@@ -170,7 +170,7 @@ export function checkClaimSchema(source: string, schema: ClaimSchema): ClaimSche
   const positions = parsed.sourceInfo?.positions ?? {};
   const findings: ClaimSchemaFinding[] = [];
   const report = (expr: Expr, message: string): void => {
-    const offset = positions[String(expr.id)];
+    const offset = startOffset(expr, positions);
     findings.push({ message, ...(offset !== undefined && { offset }) });
   };
   /** A claims path read by `expr`, including has()'s test-only select and `"x" in claims`. */
