@@ -226,7 +226,9 @@ async function decide(input: DecideInput): Promise<Decision> {
   let refusedBy: string | undefined;
   if (outcome.status === "refused") {
     refusedBy = refusalText(outcome.refusal);
-    lines.push(`identity: refused (${refusedBy})`, "          the token server answers 401 UNAUTHORIZED, so every scope is refused");
+    // As worker/src/token/handler.ts answers: keys that can't be had are the issuer's fault (503), the rest the token's (401).
+    const answer = outcome.refusal.reason === "issuer_unavailable" ? "503 UNAVAILABLE" : "401 UNAUTHORIZED";
+    lines.push(`identity: refused (${refusedBy})`, `          the token server answers ${answer}, so every scope is refused`);
   } else {
     lines.push(outcome.status === "accepted" ? "identity: accepted (every check the token server runs before the policy passed)" : `identity: not checked (${outcome.why})`);
     const authn = evaluateAuthn(provider, { service, claims: claims.claims });
