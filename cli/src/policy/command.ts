@@ -31,7 +31,7 @@ Commands:
                             what the token server decides, check by check (exit 3 if not as expected)
   schema                    print the JSON Schema of the providers file
   init PLATFORM --name NAME --owner-id ID|--namespace-id ID|--organization-id ID|--org-id ID …
-                            a starter file (github, gitlab, buildkite, circleci, kubernetes) with the owner pinned
+                            a starter file (github, gitlab, buildkite, circleci, bitbucket, terraform, kubernetes) with the owner pinned
 
 Run 'jwt-registry-auth policy <command> --help' for a command's options.`;
 
