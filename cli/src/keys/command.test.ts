@@ -87,7 +87,7 @@ describe("keys generate", () => {
   });
 
   it.each([
-    [["generate"], /needs --out DIR/],
+    [["generate", "--out", ""], /--out needs a directory/],
     [["generate", "--out", "x", "--alg", "EdDSA"], /Ed25519 can't sign registry tokens: Distribution 2.8 panics/],
     [["generate", "--out", "x", "--alg", "ES384"], /--alg must be ES256 or RS256/],
     [["generate", "--out", "x", "--days", "0"], /--days must be a whole number/],

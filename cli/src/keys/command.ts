@@ -2,23 +2,27 @@
  * `jwt-registry-auth keys …`: make and inspect the token server's registry-token
  * signing keys.
  *
- * Exit codes: 0 done, 1 failed (files exist, unusable or expired keys, I/O), 2 usage.
+ * Exit codes: 0 done, 1 failed (files exist, a private key would be committable,
+ * unusable or expired keys, I/O), 2 usage.
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { checkValidity, readSigningKeys, SigningKeyError, type SigningKeySet } from "@jwt-registry-auth/core/signing-keys/signing-key-set";
-import { CERT_FILE, FileExistsError, KEY_FILE, writeSigningFiles } from "./files.ts";
+import { assertNotCommittable, CommittablePathError } from "./commit-guard.ts";
+import { CERT_FILE, DEFAULT_OUT_DIR, FileExistsError, KEY_FILE, writeSigningFiles } from "./files.ts";
 import { DEFAULT_DAYS, DEFAULT_SUBJECT, GENERATED_ALGS, generateSigningMaterial, type GeneratedAlg } from "./material.ts";
 import { registryConfigSnippet } from "./registry-config.ts";
 
 const USAGE = `Usage:
-  jwt-registry-auth keys generate --out DIR [--alg ES256|RS256] [--days N] [--subject CN]
+  jwt-registry-auth keys generate [--out DIR] [--alg ES256|RS256] [--days N] [--subject CN]
                                   [--dev-vars FILE] [--force] [--realm URL] [--service NAME] [--issuer NAME]
       Writes DIR/${KEY_FILE} (SIGNING_KEY, mode 0600), DIR/${CERT_FILE} (SIGNING_CERT and the
       registry's rootcertbundle) and DIR/jwks.json (the registry's jwks, Distribution 3.x).
       --dev-vars FILE sets SIGNING_KEY and SIGNING_CERT in a wrangler .dev.vars file.
-      Defaults: --alg ES256, --days ${DEFAULT_DAYS}, --subject "${DEFAULT_SUBJECT}",
+      Refuses (exit 1, nothing written) to put the private key or the .dev.vars file
+      inside a git work tree where git does not ignore it.
+      Defaults: --out ${DEFAULT_OUT_DIR}, --alg ES256, --days ${DEFAULT_DAYS}, --subject "${DEFAULT_SUBJECT}",
       --realm http://127.0.0.1:8787/token, --service registry, --issuer jwt-registry-auth.
   jwt-registry-auth keys show (--dir DIR | --key FILE --cert FILE)
       Prints alg, kid (RFC 7638), libtrust KeyID and validity of every key.`;
@@ -81,11 +85,20 @@ async function generate(argv: string[]): Promise<number> {
       },
     }),
   );
-  if (values.out === undefined || values.out === "") throw new UsageError("keys generate needs --out DIR");
-  const material = await generateSigningMaterial({ alg: algOf(values.alg), days: daysOf(values.days), subject: subjectOf(values.subject) });
+  if (values.out === "") throw new UsageError("--out needs a directory");
+  const outDir = values.out ?? DEFAULT_OUT_DIR;
+  const options = { alg: algOf(values.alg), days: daysOf(values.days), subject: subjectOf(values.subject) };
+  try {
+    // Before generating: a refusal writes nothing.
+    assertNotCommittable([join(outDir, KEY_FILE), ...(values["dev-vars"] !== undefined ? [values["dev-vars"]] : [])]);
+  } catch (error) {
+    if (error instanceof CommittablePathError) return fail(error.message);
+    throw error;
+  }
+  const material = await generateSigningMaterial(options);
   let written;
   try {
-    written = writeSigningFiles(values.out, material, { force: values.force === true, ...(values["dev-vars"] !== undefined && { devVarsPath: values["dev-vars"] }) });
+    written = writeSigningFiles(outDir, material, { force: values.force === true, ...(values["dev-vars"] !== undefined && { devVarsPath: values["dev-vars"] }) });
   } catch (error) {
     if (error instanceof FileExistsError) return fail(error.message);
     return fail(`could not write the key files: ${(error as Error).message}`);

@@ -13,6 +13,11 @@ import { updateDevVars } from "./dev-vars.ts";
 export const KEY_FILE = "signing-key.pem";
 export const CERT_FILE = "signing-cert.pem";
 export const JWKS_FILE = "jwks.json";
+/**
+ * Where `keys generate` writes without --out: a dot folder that this
+ * repository's .gitignore ignores, so a checkout never commits it.
+ */
+export const DEFAULT_OUT_DIR = ".keys";
 
 export class FileExistsError extends Error {
   override readonly name = "FileExistsError";
