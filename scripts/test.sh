@@ -19,6 +19,14 @@ npx eslint . || status=1
 step "layering (scripts/layering.ts)"
 npx tsx scripts/layering.ts || status=1
 
+# Both Workers bundle and their wrangler.toml validates as wrangler deploy would
+# read it (nothing is uploaded; the placeholder ids don't matter to a dry run).
+step "wrangler deploy --dry-run (token server, proxy)"
+dryrun=$(mktemp -d)
+npx wrangler deploy --dry-run --outdir "$dryrun/token" >/dev/null || status=1
+(cd proxy-worker && npx wrangler deploy --dry-run --outdir "$dryrun/proxy" >/dev/null) || status=1
+rm -rf "$dryrun"
+
 suites=(scripts protocol core worker cli testkit proxy-worker controller client credential-helper action bench e2e)
 for suite in "${suites[@]}"; do
   [ -f "$suite/vitest.config.ts" ] || continue
