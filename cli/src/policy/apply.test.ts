@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { withParsedConditions } from "@jwt-registry-auth/core/providers/compile-provider";
+import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { applyPolicyFileLocal, remoteApplyArgs, remoteApplySql } from "./apply.ts";
 import { InvalidPolicyFileError } from "./load.ts";
 import { QUIET_ENV, WRANGLER_BIN } from "./local-d1.ts";
@@ -77,8 +79,10 @@ describe("remote apply", () => {
     const lines = sql.trimEnd().split("\n");
     expect(lines[0]).toBe(`DELETE FROM providers WHERE name NOT IN (SELECT value FROM json_each('["quote"]'));`);
     expect(lines[1]).toMatch(/^INSERT INTO providers \(name, provider_id, config, updated_at\) VALUES \('quote', lower\(hex\(randomblob\(16\)\)\), '/);
-    expect(lines[1]).toContain(`'${JSON.stringify(policy.result.providers[0]).replaceAll("'", "''")}', '2026-01-01T00:00:00.000Z') ON CONFLICT (name) DO UPDATE SET provider_id = CASE WHEN`);
+    expect(lines[1]).toContain(`'${JSON.stringify(withParsedConditions(policy.result.providers[0] as ProviderConfig)).replaceAll("'", "''")}', '2026-01-01T00:00:00.000Z') ON CONFLICT (name) DO UPDATE SET provider_id = CASE WHEN`);
     expect(lines[1]).toContain(`"description":"it''s"`);
+    // The condition's parsed form is stored beside it, so the token server never parses (issue 12).
+    expect(lines[1]).toContain(`"parsed":{"authz":{"v":1,"sourceLength":24,`);
     expect(lines[2]).toBe(`UPDATE policy_version SET version = version + 1, applied_at = '2026-01-01T00:00:00.000Z', source_sha256 = '${policy.sha256}' WHERE id = 1;`);
     // The version is recorded with the file's text (hex UTF-8: it has line breaks) and each provider's JSON.
     const hex = Buffer.from(readFileSync(file)).toString("hex");
@@ -86,7 +90,7 @@ describe("remote apply", () => {
       `INSERT INTO policy_history (version, applied_at, source_sha256, source_text, provider_count, rollback_of) SELECT version, '2026-01-01T00:00:00.000Z', '${policy.sha256}', CAST(X'${hex}' AS TEXT), 1, NULL FROM policy_version WHERE id = 1;`,
     );
     expect(lines[4]).toBe(
-      `INSERT INTO policy_history_providers (version, name, config) SELECT version, 'quote', '${JSON.stringify(policy.result.providers[0]).replaceAll("'", "''")}' FROM policy_version WHERE id = 1;`,
+      `INSERT INTO policy_history_providers (version, name, config) SELECT version, 'quote', '${JSON.stringify(withParsedConditions(policy.result.providers[0] as ProviderConfig)).replaceAll("'", "''")}' FROM policy_version WHERE id = 1;`,
     );
     expect(policy.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(lines).toHaveLength(5);
