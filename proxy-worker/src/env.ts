@@ -41,4 +41,21 @@ export interface Env {
   /** ecr: endpoint overrides (default: the region's STS and ECR API endpoints). */
   readonly AWS_STS_ENDPOINT?: string;
   readonly ECR_API_ENDPOINT?: string;
+  /** gar keyless: the workload identity pool provider (projects/<n>/locations/global/workloadIdentityPools/<pool>/providers/<id>); optional service account to impersonate. */
+  readonly GAR_WORKLOAD_IDENTITY_PROVIDER?: string;
+  readonly GAR_SERVICE_ACCOUNT?: string;
+  /** gar keyed (secret): a service-account JSON key. */
+  readonly GAR_SERVICE_ACCOUNT_KEY?: string;
+  /** gar: endpoint overrides (default Google's). */
+  readonly GAR_STS_ENDPOINT?: string;
+  readonly GAR_IAM_CREDENTIALS_ENDPOINT?: string;
+  /** acr: the Entra tenant and app registration; ACR_CLIENT_SECRET (secret) for the keyed variant. */
+  readonly ACR_TENANT_ID?: string;
+  readonly ACR_CLIENT_ID?: string;
+  readonly ACR_CLIENT_SECRET?: string;
+  /** acr: the Entra authority (default https://login.microsoftonline.com/). */
+  readonly ACR_LOGIN_ENDPOINT?: string;
+  /** quay: the federated robot account (<org>+<name>) and the federation JWT's aud (default UPSTREAM_URL's host). */
+  readonly QUAY_ROBOT?: string;
+  readonly QUAY_FEDERATION_AUDIENCE?: string;
 }

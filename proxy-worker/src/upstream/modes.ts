@@ -9,7 +9,10 @@
 import { SettingError } from "@jwt-registry-auth/protocol";
 import type { Env } from "../env.ts";
 import type { CredentialSource } from "./credential-source.ts";
+import { acrSource, parseAcrSettings } from "./acr.ts";
 import { ecrSource, parseEcrSettings } from "./ecr.ts";
+import { garSource, parseGarSettings } from "./gar.ts";
+import { parseQuaySettings, quaySource } from "./quay.ts";
 import type { FederationSettings } from "./federation.ts";
 
 export interface CloudModeInput {
@@ -29,6 +32,24 @@ export const CLOUD_MODES: Readonly<Record<string, CloudMode>> = {
     parse: ({ env, upstream, federation }) => {
       const settings = parseEcrSettings(env, upstream, federation);
       return () => ecrSource(settings);
+    },
+  },
+  gar: {
+    parse: ({ env, federation }) => {
+      const settings = parseGarSettings(env, federation);
+      return () => garSource(settings);
+    },
+  },
+  acr: {
+    parse: ({ env, upstream, federation }) => {
+      const settings = parseAcrSettings(env, upstream, federation);
+      return () => acrSource(settings);
+    },
+  },
+  quay: {
+    parse: ({ env, upstream, federation }) => {
+      const settings = parseQuaySettings(env, upstream, federation);
+      return () => quaySource(settings);
     },
   },
 };
