@@ -1,3 +1,5 @@
 /** Local stand-ins for the cloud endpoints the proxy's upstream modes call (docs/upstreams.md). */
 export * from "./federation-verifier.ts";
 export * from "./aws.ts";
+export * from "./google-sts.ts";
+export * from "./iam-credentials.ts";
