@@ -298,8 +298,8 @@ function terraform(options: InitOptions): string[] {
     `        claims.terraform_organization_id == ${q(organizationId)} &&`,
     '        scope.type == "repository" && scope.action == "pull" && claims.terraform_run_phase == "apply" &&',
     '        scope.name.startsWith(claims.terraform_organization_name + "/")',
-    "    # A run phase's token lives as long as the phase may run.",
-    "    maxTokenLifetime: 4h",
+    "    # A run phase's token lives until the phase's end, at most 24 hours.",
+    "    maxTokenLifetime: 24h",
     "    refresh: false",
   ];
 }
