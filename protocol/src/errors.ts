@@ -62,13 +62,16 @@ export interface ErrorResponseInit {
   /** Required: every error either Worker sends carries its stable code. */
   readonly detail: ErrorDetail;
   readonly headers?: HeadersInit;
+  /** The server's id for this request: stamped into `detail.requestId` so a user can quote it to an operator. */
+  readonly requestId?: string;
 }
 
 export function errorResponse(status: number, code: RegistryErrorCode, message: string, init: ErrorResponseInit): Response {
   const headers = new Headers(init.headers);
   headers.set("Content-Type", "application/json; charset=utf-8");
   headers.set("Cache-Control", "no-store");
-  return new Response(JSON.stringify(errorBody({ code, message, detail: init.detail })), { status, headers });
+  const detail = init.requestId === undefined ? init.detail : { ...init.detail, requestId: init.requestId };
+  return new Response(JSON.stringify(errorBody({ code, message, detail })), { status, headers });
 }
 
 /** Who answers: the builders below name it so an operator knows which Worker's log to read. */

@@ -153,9 +153,12 @@ describe("refusals", () => {
     expect(res.status).toBe(401);
     expect(res.headers.get("WWW-Authenticate")).toMatch(/^Basic realm=/);
     expect(res.headers.get("Cache-Control")).toBe("no-store");
-    const body = (await res.json()) as { errors: { code: string; detail: { reason: string } }[] };
+    const body = (await res.json()) as { errors: { code: string; detail: { reason: string; requestId?: string } }[] };
     expect(body.errors[0]?.code).toBe("UNAUTHORIZED");
     expect(body.errors[0]?.detail.reason).toBe(reason);
+    // Every refusal's body names the request id that the header and the log line carry.
+    expect(body.errors[0]?.detail.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.errors[0]?.detail.requestId).toBe(res.headers.get("X-Request-Id"));
   };
 
   /** The reason the log line gives for the last token request. */
@@ -202,8 +205,9 @@ describe("refusals", () => {
     const wire = async (user: string, password: string) => {
       const res = await tokenGet(`service=${SERVICE}`, basic(user, password));
       await expectUnauthorized(res.clone(), AUTHENTICATION_FAILED.reason);
-      // x-request-id is random per request and says nothing about the provider.
-      return { body: await res.text(), headers: [...res.headers].filter(([k]) => k !== "date" && k !== "x-request-id"), logged: loggedReason() };
+      // x-request-id (also in the body's detail) is random per request and says nothing about the provider.
+      const requestId = res.headers.get("x-request-id") ?? "";
+      return { body: (await res.text()).replace(requestId, "<id>"), headers: [...res.headers].filter(([k]) => k !== "date" && k !== "x-request-id"), logged: loggedReason() };
     };
     const unknown = await wire("nope", "garbage");
     const known = await wire("gha", "garbage");
@@ -408,10 +412,12 @@ describe("settings and key endpoints", () => {
       expect(res.status).toBe(500);
       const text = await res.text();
       const body = JSON.parse(text) as { errors: { message: string; detail: { setting: string } }[] };
-      expect(body.errors[0]?.detail).toEqual({ reason: "misconfigured", setting });
+      // A token request's body also names its request id (the X-Request-Id header and the log line's).
+      const requestId = path.startsWith("/token") ? (res.headers.get("X-Request-Id") ?? "missing") : undefined;
+      expect(body.errors[0]?.detail).toEqual({ reason: "misconfigured", setting, ...(requestId !== undefined && { requestId }) });
       expect(body.errors[0]?.message).toContain(setting);
       // The shared builder's body exactly: the same shape as the proxy's misconfigured 500, and no word of what is wrong.
-      expect(body).toEqual(await misconfiguredResponse("token server", setting).json());
+      expect(body).toEqual(await misconfiguredResponse("token server", setting, { ...(requestId !== undefined && { requestId }) }).json());
       for (const value of Object.values(patch)) if (value !== undefined && value !== "") expect(text).not.toContain(value);
     }
     // The operator's log line has what the wire leaves out: the SettingError's own words.

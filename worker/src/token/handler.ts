@@ -59,43 +59,46 @@ export const AUTHENTICATION_FAILED = {
  * line only, through {@link failureReason}.
  */
 function failureResponse(failure: Failure, requestId: string): Response {
+  // Every error body carries the request id (also the X-Request-Id header and the log line's requestId).
   const unauthorized = (message: string, reason: string) =>
-    errorResponse(401, "UNAUTHORIZED", message, { detail: { reason }, headers: { "WWW-Authenticate": BASIC_CHALLENGE } });
+    errorResponse(401, "UNAUTHORIZED", message, { detail: { reason }, headers: { "WWW-Authenticate": BASIC_CHALLENGE }, requestId });
   switch (failure.kind) {
     case "settings":
-      return misconfiguredResponse("token server", failure.setting);
+      return misconfiguredResponse("token server", failure.setting, { requestId });
     case "no_credentials":
       return unauthorized("authentication required: send Basic credentials provider:workload-jwt", "no_credentials");
     case "bad_credentials":
       return unauthorized(failure.message, "bad_credentials");
     case "bad_request":
       // The message describes the client's own request (which parameter, which scope), never server state.
-      return errorResponse(400, "UNSUPPORTED", `invalid token request: ${failure.message}`, { detail: { reason: "bad_request" } });
+      return errorResponse(400, "UNSUPPORTED", `invalid token request: ${failure.message}`, { detail: { reason: "bad_request" }, requestId });
     case "too_large":
-      return errorResponse(413, "UNSUPPORTED", "token request is too large", { detail: { reason: "too_large" } });
+      return errorResponse(413, "UNSUPPORTED", "token request is too large", { detail: { reason: "too_large" }, requestId });
     case "service_not_allowed":
-      return errorResponse(400, "DENIED", "this token server does not issue tokens for that service", { detail: { reason: "service_not_allowed" } });
+      return errorResponse(400, "DENIED", "this token server does not issue tokens for that service", { detail: { reason: "service_not_allowed" }, requestId });
     case "unknown_provider":
       return unauthorized(AUTHENTICATION_FAILED.message, AUTHENTICATION_FAILED.reason);
     case "policy_store_unavailable":
-      return errorResponse(503, "UNAVAILABLE", "policies are unavailable: the policy database cannot be read", { detail: { reason: "policy_store_unavailable" } });
+      return errorResponse(503, "UNAVAILABLE", "policies are unavailable: the policy database cannot be read", { detail: { reason: "policy_store_unavailable" }, requestId });
     case "provider_unavailable":
-      return errorResponse(503, "UNAVAILABLE", "provider is unavailable: its configuration failed to load", { detail: { reason: "provider_unavailable" } });
+      return errorResponse(503, "UNAVAILABLE", "provider is unavailable: its configuration failed to load", { detail: { reason: "provider_unavailable" }, requestId });
     case "identity":
       if (failure.reason === "issuer_unavailable") {
-        return errorResponse(503, "UNAVAILABLE", "the provider's issuer keys are unavailable", { detail: { reason: failure.reason }, headers: { "Retry-After": String(ISSUER_RETRY_AFTER_SECONDS) } });
+        return errorResponse(503, "UNAVAILABLE", "the provider's issuer keys are unavailable", { detail: { reason: failure.reason }, headers: { "Retry-After": String(ISSUER_RETRY_AFTER_SECONDS) }, requestId });
       }
       return unauthorized(AUTHENTICATION_FAILED.message, AUTHENTICATION_FAILED.reason);
     case "authn_refused":
       // The token was genuine (its issuer signed it) and the policy refused it: 403, no Basic challenge, so
       // docker reports "denied" instead of prompting for other credentials. No policy text: the log has it.
       return errorResponse(403, "DENIED", "authentication refused by policy (the token server logs which condition term refused, under this request id)", {
-        detail: { reason: "authn_condition_false", requestId },
+        detail: { reason: "authn_condition_false" },
+        requestId,
       });
     case "rate_limited":
       return errorResponse(429, "TOOMANYREQUESTS", `too many token requests; retry after ${failure.retryAfterSeconds} s`, {
         detail: { reason: "rate_limited" },
         headers: { "Retry-After": String(failure.retryAfterSeconds) },
+        requestId,
       });
     case "refresh_rejected":
       // A code only (no verification text); the provider checks behind it run only for a genuine refresh token.
