@@ -120,7 +120,7 @@ describe("token-issuance rate limits", () => {
     expect(afterwards.limited.headers.get("WWW-Authenticate")).toBeNull();
     expect(afterwards.limited.headers.get("X-Request-Id")).toMatch(/^[0-9a-f-]{36}$/);
     expect(afterwards.limitedBody).toEqual({
-      errors: [{ code: "TOOMANYREQUESTS", message: `too many token requests; retry after ${RATE_LIMIT_PERIOD_SECONDS} s`, detail: { reason: "rate_limited" } }],
+      errors: [{ code: "TOOMANYREQUESTS", message: `too many token requests; retry after ${RATE_LIMIT_PERIOD_SECONDS} s`, detail: { reason: "rate_limited", requestId: afterwards.limited.headers.get("X-Request-Id") } }],
     });
     expect(afterwards.otherSubject).toBe(200);
     expect(afterwards.sameSubjectOtherProvider).toBe(200);

@@ -43,7 +43,7 @@ async function expectAllUnavailable(responses: Response[]): Promise<void> {
   for (const r of responses) {
     expect(r.headers.get("Retry-After")).toBe(String(ISSUER_RETRY_AFTER_SECONDS));
     expect(r.headers.get("WWW-Authenticate")).toBeNull();
-    expect(await r.json()).toEqual({ errors: [{ code: "UNAVAILABLE", message: "the provider's issuer keys are unavailable", detail: { reason: "issuer_unavailable" } }] });
+    expect(await r.json()).toEqual({ errors: [{ code: "UNAVAILABLE", message: "the provider's issuer keys are unavailable", detail: { reason: "issuer_unavailable", requestId: r.headers.get("X-Request-Id") } }] });
   }
 }
 
