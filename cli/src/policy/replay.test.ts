@@ -99,7 +99,9 @@ function logFile(name: string, lines: readonly string[]): string {
   return path;
 }
 
-const baseLog = logFile("base", [granted, authnRefused, retiredLine, identityFailure, otherEvent]);
+// Rate limited after its claims were recorded: decided by the limit, not a policy, so skipped.
+const rateLimited = line({ ...(JSON.parse(authnRefused) as TokenRequestLog), requestId: "req-limited", status: 429, reason: "rate_limited" });
+const baseLog = logFile("base", [granted, authnRefused, retiredLine, identityFailure, rateLimited, otherEvent]);
 
 async function replay(file: string, log: string) {
   const io = captureIo();
@@ -111,7 +113,7 @@ describe("policy replay", () => {
   it("exits 0 when nothing would change, and counts what it skipped", async () => {
     const { code, out, err } = await replay(policyFile("same", [gha(), retired]), baseLog);
     expect(err).toBe("");
-    expect(out).toBe("3 request(s), 0 changed, 0 not replayable (1 token_request line(s) not decided by a policy, skipped)");
+    expect(out).toBe("3 request(s), 0 changed, 0 not replayable (2 token_request line(s) not decided by a policy, skipped)");
     expect(code).toBe(0);
   });
 

@@ -28,6 +28,9 @@ export const EXIT_CHANGED = 3;
 /** Warnings about malformed lines printed before the rest are only counted. */
 const MAX_LINE_WARNINGS = 20;
 
+/** The token server's answer when its rate limit (not a policy) refused the request. */
+const RATE_LIMITED_STATUS = 429;
+
 export const REPLAY_HELP = `Usage: jwt-registry-auth policy replay FILE --log LOG
 
 Re-decides the token requests in LOG under FILE's providers and lists every
@@ -151,8 +154,9 @@ export function parseLog(text: string): ParsedLog {
         continue;
       }
       const entry = o as unknown as RecordedRequest["entry"];
-      // Decided by a policy: the handler records claims (or why not) right before authn.
-      if (entry.provider === undefined || (entry.claimsRead === undefined && entry.claimsUnrecorded === undefined)) undecided += 1;
+      // Decided by a policy: the handler records claims (or why not) right before authn. A 429 was decided
+      // by the rate limit, not the policy: replaying it would report a refusal the policy never made.
+      if (entry.status === RATE_LIMITED_STATUS || entry.provider === undefined || (entry.claimsRead === undefined && entry.claimsUnrecorded === undefined)) undecided += 1;
       else requests.push({ line: start, entry });
     }
   }
