@@ -61,7 +61,10 @@ export function parseBasicAuth(header: string | null): { username: string; passw
   if (!match) return { kind: "bad_credentials", message: "Authorization must be Basic base64(provider:token)" };
   let decoded: string;
   try {
-    const bytes = Uint8Array.from(atob(match[1] as string), (c) => c.charCodeAt(0));
+    // A plain loop: Uint8Array.from(binary, callback) over the ~2.3 KB header was 25-30% of a warm request's CPU (issue 12).
+    const binary = atob(match[1] as string);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
     decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     return { kind: "bad_credentials", message: "Authorization is not valid base64 of UTF-8 text" };
