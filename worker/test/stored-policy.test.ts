@@ -87,10 +87,12 @@ describe("stored parsed conditions in the token server", () => {
     await putProviders([gha, open]);
     const row = await db.prepare("SELECT config FROM providers WHERE name = 'gha'").first<{ config: string }>();
     const applied = JSON.parse(row?.config ?? "") as ProviderConfig;
-    expect(applied.parsed?.authn?.v).toBe(1);
+    expect(applied.parsed?.authn?.v).toBe(2);
     await putRaw("old", JSON.stringify(provider("old", { authz: "true" })));
     await putRaw("edited", JSON.stringify({ ...applied, name: "edited", authz: 'scope.action == "push"' }));
-    await putRaw("mangled", JSON.stringify({ ...applied, name: "mangled", parsed: { ...applied.parsed, authn: { ...applied.parsed?.authn, ast: { expr: 7 } } } }));
+    await putRaw("mangled", JSON.stringify({ ...applied, name: "mangled", parsed: { ...applied.parsed, authn: { ...applied.parsed?.authn, ast: "AAAA" } } }));
+    // Version 1 stored protobuf JSON; no release wrote it, so it is refused like any other version.
+    await putRaw("json-era", JSON.stringify({ ...applied, name: "json-era", parsed: { ...applied.parsed, authn: { ...applied.parsed?.authn, v: 1, ast: { expr: { id: "1", identExpr: { name: "claims" } } } } } }));
 
     expect(await lookupProvider(db, "old", 3_000)).toMatchObject({
       found: true,
@@ -99,6 +101,7 @@ describe("stored parsed conditions in the token server", () => {
     });
     expect(await lookupProvider(db, "edited", 3_001)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/^provider edited: authz\.condition: the stored parsed form does not match/) });
     expect(await lookupProvider(db, "mangled", 3_002)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/^provider mangled: authn\.condition: the stored parsed form is malformed/) });
+    expect(await lookupProvider(db, "json-era", 3_005)).toMatchObject({ found: true, ok: false, error: expect.stringMatching(/^provider json-era: authn\.condition: the stored parsed form has version 1, not 2; run `policy apply`/) });
     await expect(loaded("gha", 3_003)).resolves.toBeDefined();
     await expect(loaded("open", 3_004)).resolves.toBeDefined();
   });

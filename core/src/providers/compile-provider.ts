@@ -9,6 +9,7 @@ import type { Result } from "@jwt-registry-auth/protocol/result";
 import type { ProviderConfig } from "./model.ts";
 import { compileCondition, planCondition, type CompiledCondition, type ConditionIssue, type ConditionKind } from "../policy/condition.ts";
 import { decodeCondition, encodeCondition, type StoredCondition } from "../policy/stored-condition.ts";
+import { MAX_STORED_PROVIDER_BYTES, storedLiteralBytes } from "./d1-limits.ts";
 
 export interface LoadedProvider {
   readonly config: ProviderConfig;
@@ -86,6 +87,10 @@ export function compileStoredProvider(config: ProviderConfig): CompileProviderRe
  * computed from its source, replacing any it had. Throws when a condition
  * doesn't compile: the CLI checked the file, so that is a bug or a history
  * row (`policy rollback`) that current checks refuse, and nothing is written.
+ * It also throws, naming the provider and the limit, when the stored JSON
+ * would not fit one remote D1 statement (d1-limits.ts): each limit of the
+ * file is within bounds, but all of them at once (32 static keys of 16 KiB,
+ * or two conditions of 2,000 nodes beside 32 long audiences) are not.
  */
 export function withParsedConditions(config: ProviderConfig): ProviderConfig {
   const { parsed: _ignored, ...rest } = config;
@@ -96,5 +101,12 @@ export function withParsedConditions(config: ProviderConfig): ProviderConfig {
     const condition = result.value.provider[kind];
     if (condition !== undefined) parsed[kind] = encodeCondition(condition);
   }
-  return Object.keys(parsed).length === 0 ? rest : { ...rest, parsed };
+  const stored = Object.keys(parsed).length === 0 ? rest : { ...rest, parsed };
+  const bytes = storedLiteralBytes(JSON.stringify(stored));
+  if (bytes > MAX_STORED_PROVIDER_BYTES) {
+    throw new Error(
+      `provider ${config.name}: its stored form (with the conditions' parsed form) is ${bytes} bytes; the limit is ${MAX_STORED_PROVIDER_BYTES} bytes, so it fits remote D1's 100,000-byte statement: shorten its conditions, audiences or keys`,
+    );
+  }
+  return stored;
 }
