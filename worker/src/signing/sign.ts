@@ -14,13 +14,23 @@ export interface SignOptions {
   readonly x5c: boolean;
 }
 
+type Header = Parameters<SignJWT["setProtectedHeader"]>[0];
+
+/** Headers built once per key and options: base64-encoding the certificate on every sign cost CPU on every token (issue 12). */
+const headers = new WeakMap<SigningKey, Map<string, Header>>();
+
+function headerFor(key: SigningKey, options: SignOptions): Header {
+  let byOptions = headers.get(key);
+  if (byOptions === undefined) headers.set(key, (byOptions = new Map()));
+  const id = `${options.typ} ${options.x5c}`;
+  let header = byOptions.get(id);
+  if (header === undefined) {
+    header = { alg: key.alg, typ: options.typ, kid: key.kid, ...(options.x5c && { x5c: [base64Encode(key.certificateDer)] }) };
+    byOptions.set(id, header);
+  }
+  return header;
+}
+
 export async function signJwt(key: SigningKey, payload: Record<string, unknown>, options: SignOptions): Promise<string> {
-  return new SignJWT(payload as JWTPayload)
-    .setProtectedHeader({
-      alg: key.alg,
-      typ: options.typ,
-      kid: key.kid,
-      ...(options.x5c && { x5c: [base64Encode(key.certificateDer)] }),
-    })
-    .sign(key.privateKey);
+  return new SignJWT(payload as JWTPayload).setProtectedHeader(headerFor(key, options)).sign(key.privateKey);
 }
