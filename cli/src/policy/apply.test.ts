@@ -82,7 +82,7 @@ describe("remote apply", () => {
     expect(lines[1]).toContain(`'${JSON.stringify(withParsedConditions(policy.result.providers[0] as ProviderConfig)).replaceAll("'", "''")}', '2026-01-01T00:00:00.000Z') ON CONFLICT (name) DO UPDATE SET provider_id = CASE WHEN`);
     expect(lines[1]).toContain(`"description":"it''s"`);
     // The condition's parsed form is stored beside it, so the token server never parses (issue 12).
-    expect(lines[1]).toContain(`"parsed":{"authz":{"v":1,"sourceLength":24,`);
+    expect(lines[1]).toContain(`"parsed":{"authz":{"v":2,"sourceLength":24,`);
     expect(lines[2]).toBe(`UPDATE policy_version SET version = version + 1, applied_at = '2026-01-01T00:00:00.000Z', source_sha256 = '${policy.sha256}' WHERE id = 1;`);
     // The version is recorded with the file's text (hex UTF-8: it has line breaks) and each provider's JSON.
     const hex = Buffer.from(readFileSync(file)).toString("hex");
