@@ -105,7 +105,7 @@ export function withParsedConditions(config: ProviderConfig): ProviderConfig {
   const bytes = storedLiteralBytes(JSON.stringify(stored));
   if (bytes > MAX_STORED_PROVIDER_BYTES) {
     throw new Error(
-      `provider ${config.name}: its stored form (with the conditions' parsed form) is ${bytes} bytes; the limit is ${MAX_STORED_PROVIDER_BYTES} bytes, so it fits remote D1's 100,000-byte statement: shorten its conditions, audiences or keys`,
+      `provider ${config.name}: its stored form (with the conditions' parsed form) is ${bytes} bytes; the limit is ${MAX_STORED_PROVIDER_BYTES} bytes, so that it fits one remote D1 statement (100,000 bytes): shorten its conditions, audiences or keys`,
     );
   }
   return stored;
