@@ -7,8 +7,12 @@
 export const TOKEN_REQUEST_EVENT = "token_request";
 
 export interface TokenRequestLog {
-  /** One per request, also in the response's `X-Request-Id` header (and in the error detail of an authn refusal). */
+  /** One per request, also in the response's `X-Request-Id` header and in every error body's `detail.requestId`. */
   readonly requestId: string;
+  /** The policy version (`policy history`) the request was decided on; absent when it failed before a provider was looked up. */
+  readonly policyVersion?: number;
+  /** The `jti` of the registry token issued, so a token seen at a registry can be traced to this line. */
+  readonly jti?: string;
   readonly status: number;
   readonly grant: "password" | "refresh_token" | "none";
   readonly provider?: string;

@@ -176,7 +176,7 @@ function decideScopes(who: Authorized, service: string, scopes: readonly Resourc
 
 type MutableLog = { -readonly [K in keyof TokenRequestLog]?: TokenRequestLog[K] };
 
-async function providerFor(name: string, env: Env, ctx: ExecutionContext, missing: Failure): Promise<StoredProvider | Failure> {
+async function providerFor(name: string, env: Env, ctx: ExecutionContext, missing: Failure, log: MutableLog): Promise<StoredProvider | Failure> {
   let lookup;
   try {
     lookup = await lookupProvider(env.POLICY_DB, name, Date.now(), (p) => ctx.waitUntil(p));
@@ -185,6 +185,8 @@ async function providerFor(name: string, env: Env, ctx: ExecutionContext, missin
     if (error instanceof PolicyStoreUnavailableError) return { kind: "policy_store_unavailable" };
     throw error;
   }
+  // The policy version that decides this request, found or not: what an operator matches against `policy history`.
+  log.policyVersion = lookup.version;
   if (!lookup.found) return missing;
   if (!lookup.ok) return { kind: "provider_unavailable", error: lookup.error };
   return lookup.value;
@@ -199,7 +201,7 @@ async function identify(request: TokenRequest, settings: Settings, env: Env, ctx
     log.provider = refresh.value.provider;
     log.subject = refresh.value.subject;
     // A refresh for a provider that no longer exists fails: the operator removed the trust.
-    const stored = await providerFor(refresh.value.provider, env, ctx, { kind: "refresh_rejected", reason: "provider_gone" });
+    const stored = await providerFor(refresh.value.provider, env, ctx, { kind: "refresh_rejected", reason: "provider_gone" }, log);
     if ("kind" in stored) return stored;
     const revoked = stillHonoured(refresh.value, { id: stored.id, ...stored.provider.config }, settings.refreshMaxSeconds, now);
     if (revoked !== undefined) return { kind: "refresh_rejected", reason: revoked };
@@ -208,7 +210,7 @@ async function identify(request: TokenRequest, settings: Settings, env: Env, ctx
 
   log.provider = request.provider.slice(0, 64);
   log.tokenSha256 = await sha256Hex(request.token);
-  const stored = await providerFor(request.provider, env, ctx, { kind: "unknown_provider" });
+  const stored = await providerFor(request.provider, env, ctx, { kind: "unknown_provider" }, log);
   if ("kind" in stored) return stored;
   const identity = await verifyWorkloadToken(request.token, stored.provider.config, {
     service: request.service,
@@ -290,7 +292,9 @@ export async function handleTokenRequest(request: Request, env: Env, ctx: Execut
   if (decision.reasons.length > 0) log.reason = decision.reasons.join(" | ");
 
   const sub = `${who.provider.config.name}:${who.subject}`;
-  let body: TokenResponseBody = await issueRegistryToken(settings, sub, req.service, decision.access, now);
+  const jti = crypto.randomUUID();
+  log.jti = jti;
+  let body: TokenResponseBody = await issueRegistryToken(settings, sub, req.service, decision.access, now, jti);
 
   if (req.grant === "password" && req.offline) {
     // With refresh disabled the login still succeeds: docker then keeps the password instead.

@@ -15,7 +15,8 @@ export interface TokenResponseBody {
   readonly refresh_token?: string;
 }
 
-export async function issueRegistryToken(settings: Settings, subject: string, service: string, access: readonly AccessEntry[], now: number): Promise<TokenResponseBody> {
+/** `jti`: the token's id, which the caller logs (a fresh UUID unless given). */
+export async function issueRegistryToken(settings: Settings, subject: string, service: string, access: readonly AccessEntry[], now: number, jti: string = crypto.randomUUID()): Promise<TokenResponseBody> {
   const claims: RegistryTokenClaims = {
     iss: settings.tokenIssuer,
     sub: subject,
@@ -23,7 +24,7 @@ export async function issueRegistryToken(settings: Settings, subject: string, se
     exp: now + settings.tokenTtlSeconds,
     nbf: now,
     iat: now,
-    jti: crypto.randomUUID(),
+    jti,
     access,
   };
   const token = await signJwt(settings.signing.current, { ...claims }, { typ: REGISTRY_TOKEN_TYP, x5c: settings.x5c });
