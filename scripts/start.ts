@@ -48,7 +48,7 @@ const count = run("reading providers", process.execPath, [...wrangler, "d1", "ex
 const providers = (JSON.parse(count) as { results: { n: number }[] }[])[0]?.results[0]?.n ?? 0;
 if (providers === 0) {
   console.log("No providers yet: applying examples/providers.yaml");
-  cli(["policy", "apply", "examples/providers.yaml", "--local"], "applying examples/providers.yaml");
+  cli(["policy", "apply", "examples/providers.yaml", "--local", "--yes"], "applying examples/providers.yaml");
 }
 
 console.log(`Token server: http://127.0.0.1:${port}/token  (registry rootcertbundle: dev-keys/signing-cert.pem)`);

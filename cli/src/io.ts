@@ -3,16 +3,33 @@
  * it), exit codes, and strict option parsing where a mistake is a usage error
  * (exit 2) with the command's help, never a stack trace.
  */
+import { createInterface } from "node:readline/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 export interface Io {
   out(line: string): void;
   err(line: string): void;
+  /**
+   * Asks the operator a question and resolves to the answered line. Present
+   * only when someone can answer (stdin is a terminal): a command that needs
+   * confirmation and finds no `ask` must refuse, not assume yes.
+   */
+  readonly ask?: (question: string) => Promise<string>;
+}
+
+async function askTerminal(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }
 
 export const processIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  ...(process.stdin.isTTY === true && { ask: askTerminal }),
 };
 
 export const EXIT_OK = 0;

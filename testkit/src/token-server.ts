@@ -72,7 +72,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
   const applyProviders = async (yaml: string): Promise<void> => {
     const file = join(dir, `providers-${++applied}.yaml`);
     writeFileSync(file, yaml);
-    await runCli(["policy", "apply", file, "--local", "--persist-to", persistTo]);
+    await runCli(["policy", "apply", file, "--local", "--persist-to", persistTo, "--yes"]);
   };
   const tokenIssuer = options.tokenIssuer ?? "jwt-registry-auth-e2e";
   const certPath = join(dir, "signing-cert.pem");

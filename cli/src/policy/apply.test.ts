@@ -45,7 +45,7 @@ describe("applyPolicyFileLocal", () => {
     const invalid = write("invalid.yaml", `providers:\n${provider("alpha")}  - name: gamma\n    issuer: https://g.example\n    authz: {condition: "claims.sub"}\n`);
     await expect(applyPolicyFileLocal({ file: invalid, wranglerConfig, persistTo })).rejects.toThrow(InvalidPolicyFileError);
     const io = captureIo();
-    expect(await policyCommand(["apply", invalid, "--local", "--config", wranglerConfig, "--persist-to", persistTo], io)).toBe(1);
+    expect(await policyCommand(["apply", invalid, "--local", "--config", wranglerConfig, "--persist-to", persistTo, "--yes"], io)).toBe(1);
     expect(io.stderr.at(-1)).toBe(`${invalid}: not applied: the file has errors`);
 
     // The rows, the version, and wrangler's own migration bookkeeping (so it won't re-apply 0001).
@@ -121,5 +121,53 @@ describe("remote apply", () => {
     const file = write("remote-bad.yaml", "providers:\n  - name: x\n    staticKeys: [{key: nope}]\n");
     expect(() => remoteApplySql(file)).toThrow(InvalidPolicyFileError);
     expect(readFileSync(file, "utf8")).toContain("staticKeys");
+  });
+});
+
+describe("policy apply asks before it writes (issue 15)", () => {
+  const persistTo = join(dir, "confirm-state");
+  const local = ["--local", "--config", wranglerConfig, "--persist-to", persistTo];
+  const v1 = () => write("confirm-v1.yaml", `providers:\n${provider("alpha")}`);
+  const v2 = () => write("confirm-v2.yaml", `providers:\n${provider("alpha")}${provider("beta")}`);
+  const state = () => wranglerQuery(persistTo, "SELECT name FROM providers ORDER BY name; SELECT version FROM policy_version");
+  /** An Io whose terminal answers `answer`, recording the questions asked. */
+  const terminal = (answer: string) => {
+    const questions: string[] = [];
+    const io = { ...captureIo(), ask: async (q: string) => (questions.push(q), answer) };
+    return { io, questions };
+  };
+
+  it("--yes applies after printing the changes; with no terminal and no --yes it refuses and D1 is unchanged", async () => {
+    const yes = captureIo();
+    expect(await policyCommand(["apply", v1(), ...local, "--yes"], yes)).toBe(0);
+    expect(yes.stdout).toEqual([`${join(dir, "confirm-v1.yaml")} against the local D1 (policy version 0):`, expect.stringMatching(/^\+ alpha: added/), "1 added, 0 removed, 0 changed", "applied 1 provider(s) to the local D1 (policy version 1): alpha"]);
+
+    const refused = captureIo(); // captureIo has no ask: stdin is not a terminal
+    expect(await policyCommand(["apply", v2(), ...local], refused)).toBe(2);
+    expect(refused.stdout.at(-2)).toMatch(/^\+ beta: added/);
+    expect(refused.stderr).toEqual([`${join(dir, "confirm-v2.yaml")}: not applied: stdin is not a terminal, so there is no one to confirm; pass --yes to apply without asking`]);
+    expect(state()).toEqual([[{ name: "alpha" }], [{ version: 1 }]]);
+  });
+
+  it("on a terminal, anything but y/yes changes nothing; yes applies", async () => {
+    for (const answer of ["n", "", "yess", "no"]) {
+      const { io, questions } = terminal(answer);
+      expect(await policyCommand(["apply", v2(), ...local], io)).toBe(1);
+      expect(questions).toEqual(["Apply? [y/N] "]);
+      expect(io.stderr).toEqual([`${join(dir, "confirm-v2.yaml")}: not applied`]);
+    }
+    expect(state()).toEqual([[{ name: "alpha" }], [{ version: 1 }]]);
+    const { io } = terminal(" YES ");
+    expect(await policyCommand(["apply", v2(), ...local], io)).toBe(0);
+    expect(io.stdout.at(-1)).toBe("applied 2 provider(s) to the local D1 (policy version 2): alpha, beta");
+    expect(state()).toEqual([[{ name: "alpha" }, { name: "beta" }], [{ version: 2 }]]);
+  });
+
+  it("a file that changes nothing says so, asks nothing and writes nothing", async () => {
+    const { io, questions } = terminal("y");
+    expect(await policyCommand(["apply", v2(), ...local], io)).toBe(0);
+    expect(io.stdout).toEqual([`${join(dir, "confirm-v2.yaml")}: no changes against the local D1 (policy version 2); nothing applied`]);
+    expect(questions).toEqual([]);
+    expect(state()).toEqual([[{ name: "alpha" }, { name: "beta" }], [{ version: 2 }]]);
   });
 });

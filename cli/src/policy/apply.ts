@@ -11,7 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Diagnostic } from "@jwt-registry-auth/core/providers/config";
 import { policyApplyStatements, renderSqlScript, type SqlStatement } from "@jwt-registry-auth/core/providers/apply-statements";
-import { loadValidPolicyFile, type PolicyFile } from "./load.ts";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, type Io } from "../io.ts";
+import { diffProviders, formatDiff, readLiveProviders } from "./diff.ts";
+import { STORE_HELP, STORE_OPTIONS, storeFromArgs } from "./history.ts";
+import { InvalidPolicyFileError, loadValidPolicyFile, printDiagnostics, type PolicyFile } from "./load.ts";
 import { QUIET_ENV, resolveLocalD1, withLocalD1, WRANGLER_BIN, type LocalD1Options } from "./local-d1.ts";
 
 export interface ApplyResult {
@@ -29,8 +32,9 @@ function statementsFor(policy: PolicyFile, now: Date): SqlStatement[] {
  * Applies a providers file to the local D1. Throws InvalidPolicyFileError
  * (nothing written) when the file has errors.
  */
-export async function applyPolicyFileLocal(options: LocalD1Options & { readonly file: string; readonly now?: Date }): Promise<ApplyResult> {
-  const policy = loadValidPolicyFile(options.file);
+export async function applyPolicyFileLocal(options: LocalD1Options & { readonly file: string; readonly now?: Date; readonly policy?: PolicyFile }): Promise<ApplyResult> {
+  // The policy the operator confirmed, when given: not the file re-read after the prompt.
+  const policy = options.policy ?? loadValidPolicyFile(options.file);
   const target = await resolveLocalD1(options);
   const statements = statementsFor(policy, options.now ?? new Date());
   const version = await withLocalD1(target, async (db) => {
@@ -41,8 +45,8 @@ export async function applyPolicyFileLocal(options: LocalD1Options & { readonly 
 }
 
 /** The SQL file `--remote` runs: the same statements as a local apply, with escaped literals. */
-export function remoteApplySql(file: string, now: Date = new Date()): { policy: PolicyFile; sql: string } {
-  const policy = loadValidPolicyFile(file);
+export function remoteApplySql(file: string, now: Date = new Date(), loaded?: PolicyFile): { policy: PolicyFile; sql: string } {
+  const policy = loaded ?? loadValidPolicyFile(file);
   return { policy, sql: renderSqlScript(statementsFor(policy, now)) };
 }
 
@@ -52,8 +56,8 @@ export function remoteApplyArgs(sqlFile: string, options: { readonly wranglerCon
 }
 
 /** Runs the remote apply through wrangler (needs Cloudflare credentials); returns wrangler's exit code. */
-export function applyPolicyFileRemote(options: { readonly file: string; readonly wranglerConfig?: string; readonly database?: string }): { result: ApplyResult; exitCode: number } {
-  const { policy, sql } = remoteApplySql(options.file);
+export function applyPolicyFileRemote(options: { readonly file: string; readonly wranglerConfig?: string; readonly database?: string; readonly policy?: PolicyFile }): { result: ApplyResult; exitCode: number } {
+  const { policy, sql } = remoteApplySql(options.file, new Date(), options.policy);
   const dir = mkdtempSync(join(tmpdir(), "jra-policy-"));
   try {
     const sqlFile = join(dir, "apply.sql");
@@ -62,5 +66,81 @@ export function applyPolicyFileRemote(options: { readonly file: string; readonly
     return { result: { providers: policy.result.providers.map((p) => p.name), warnings: policy.result.warnings }, exitCode: run.status ?? 1 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const APPLY_HELP = `Usage: jwt-registry-auth policy apply FILE (--local|--remote) [--yes] [options]
+
+Validates FILE (nothing is written if it has errors), shows what it would
+change (as 'policy diff FILE' does) and asks "Apply? [y/N]"; only y or yes
+applies. Applying replaces every provider and bumps the policy version in one
+transaction, which also records the version (time, file hash, text,
+providers) for 'policy history' and 'policy rollback'. Running token servers
+pick the change up within seconds. When FILE changes nothing, nothing is
+written. Without a terminal to ask on (scripts, CI) it refuses unless --yes
+is given.
+Exit status: 0 applied or nothing to apply, 1 errors, a failed apply or the
+answer was not yes, 2 usage (including no terminal and no --yes).
+
+  --yes              apply without asking (after printing the changes)
+${STORE_HELP}`;
+
+/** Whether the operator agreed: --yes, or "y"/"yes" typed at the prompt. Undefined when no one can be asked. */
+async function confirmed(io: Io, yes: boolean): Promise<boolean | undefined> {
+  if (yes) return true;
+  if (io.ask === undefined) return undefined;
+  return /^\s*y(es)?\s*$/i.test(await io.ask("Apply? [y/N] "));
+}
+
+export async function policyApplyCommand(argv: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { ...STORE_OPTIONS, yes: { type: "boolean" } }, { min: 1, max: 1, names: "FILE" });
+  const store = storeFromArgs(values);
+  const file = positionals[0] as string;
+  try {
+    const policy = loadValidPolicyFile(file);
+    printDiagnostics(io, { providers: [], errors: [], warnings: policy.result.warnings });
+    const live = await readLiveProviders(store);
+    const diffs = diffProviders(live.providers, policy.result.providers);
+    if (diffs.length === 0) {
+      io.out(`${file}: no changes against the ${store.kind} D1 (policy version ${live.version}); nothing applied`);
+      return EXIT_OK;
+    }
+    io.out(`${file} against the ${store.kind} D1 (policy version ${live.version}):`);
+    for (const line of formatDiff(diffs)) io.out(line);
+    const agreed = await confirmed(io, values.yes === true);
+    if (agreed === undefined) {
+      io.err(`${file}: not applied: stdin is not a terminal, so there is no one to confirm; pass --yes to apply without asking`);
+      return EXIT_USAGE;
+    }
+    if (!agreed) {
+      io.err(`${file}: not applied`);
+      return EXIT_FAILED;
+    }
+    const target = {
+      file,
+      policy,
+      ...(values.config !== undefined && { wranglerConfig: values.config }),
+      ...(values.database !== undefined && { database: values.database }),
+    };
+    if (store.kind === "remote") {
+      const { result, exitCode } = applyPolicyFileRemote(target);
+      if (exitCode !== 0) {
+        io.err(`error: wrangler d1 execute --remote failed (exit ${exitCode}); nothing was applied by this command`);
+        return EXIT_FAILED;
+      }
+      io.out(`applied ${result.providers.length} provider(s) to the remote D1: ${result.providers.join(", ")}`);
+      return EXIT_OK;
+    }
+    const result = await applyPolicyFileLocal({ ...target, ...store.options });
+    io.out(`applied ${result.providers.length} provider(s) to the local D1 (policy version ${result.version ?? "?"}): ${result.providers.join(", ")}`);
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof InvalidPolicyFileError) {
+      printDiagnostics(io, { providers: [], warnings: [], errors: e.errors });
+      io.err(`${file}: not applied: the file has errors`);
+      return EXIT_FAILED;
+    }
+    io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT_FAILED;
   }
 }

@@ -2,9 +2,8 @@
  * `jwt-registry-auth policy …`: validate, apply, test and schema.
  */
 import { providersConfigSchemaJson } from "@jwt-registry-auth/core/providers/schema";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, UsageError, wantsHelp, withUsage, type Io } from "../io.ts";
-import { applyPolicyFileLocal, applyPolicyFileRemote } from "./apply.ts";
-import { InvalidPolicyFileError, printDiagnostics } from "./load.ts";
+import { EXIT_OK, EXIT_USAGE, parseCommandArgs, wantsHelp, withUsage, type Io } from "../io.ts";
+import { APPLY_HELP, policyApplyCommand } from "./apply.ts";
 import { policyTestCommand, TEST_HELP } from "./test-command.ts";
 import { policyValidateCommand, VALIDATE_HELP } from "./validate.ts";
 import { policyReplayCommand, REPLAY_HELP } from "./replay.ts";
@@ -17,8 +16,8 @@ export const POLICY_HELP = `Usage: jwt-registry-auth policy <command> [options]
 
 Commands:
   validate FILE [--strict]  check a providers file; errors and warnings name file:line
-  apply FILE (--local|--remote) [--config wrangler.toml] [--database POLICY_DB] [--persist-to DIR]
-                            validate, then replace all providers in D1 at once
+  apply FILE (--local|--remote) [--yes] [--config wrangler.toml] [--database POLICY_DB] [--persist-to DIR]
+                            validate, show the changes, ask (or --yes), then replace all providers in D1 at once
   diff FILE (--local|--remote) [--exit-code]
                             what applying FILE would change, per provider
   history (--local|--remote) [--show VERSION]
@@ -35,69 +34,9 @@ Commands:
 
 Run 'jwt-registry-auth policy <command> --help' for a command's options.`;
 
-const APPLY_HELP = `Usage: jwt-registry-auth policy apply FILE (--local|--remote) [options]
-
-Validates FILE (nothing is written if it has errors), then replaces every
-provider and bumps the policy version in one transaction, which also records
-the version (time, file hash, text, providers) for 'policy history' and
-'policy rollback'. Running token servers pick the change up within seconds.
-Run 'policy diff FILE' first to see what it will change.
-
-  --local            the local D1 that 'wrangler dev' reads (migrations are applied if missing)
-  --remote           the deployed D1, via 'wrangler d1 execute --remote --file'
-  --config PATH      wrangler config (default wrangler.toml)
-  --database NAME    D1 binding or database name (default POLICY_DB)
-  --persist-to DIR   local state directory, as 'wrangler dev --persist-to DIR' (default .wrangler/state beside the config)`;
-
 const SCHEMA_HELP = `Usage: jwt-registry-auth policy schema
 
 Prints the JSON Schema of the providers file (docs/providers.schema.json).`;
-
-async function applyCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    argv,
-    {
-      local: { type: "boolean" },
-      remote: { type: "boolean" },
-      config: { type: "string" },
-      database: { type: "string" },
-      "persist-to": { type: "string" },
-    },
-    { min: 1, max: 1, names: "FILE" },
-  );
-  if (values.local === values.remote) throw new UsageError("give exactly one of --local and --remote");
-  if (values.remote && values["persist-to"] !== undefined) throw new UsageError("--persist-to is for --local");
-  const file = positionals[0] as string;
-  const target = {
-    file,
-    ...(values.config !== undefined && { wranglerConfig: values.config }),
-    ...(values.database !== undefined && { database: values.database }),
-  };
-  try {
-    if (values.remote) {
-      const { result, exitCode } = applyPolicyFileRemote(target);
-      printDiagnostics(io, { providers: [], errors: [], warnings: result.warnings });
-      if (exitCode !== 0) {
-        io.err(`error: wrangler d1 execute --remote failed (exit ${exitCode}); nothing was applied by this command`);
-        return EXIT_FAILED;
-      }
-      io.out(`applied ${result.providers.length} provider(s) to the remote D1: ${result.providers.join(", ")}`);
-      return EXIT_OK;
-    }
-    const result = await applyPolicyFileLocal({ ...target, ...(values["persist-to"] !== undefined && { persistTo: values["persist-to"] }) });
-    printDiagnostics(io, { providers: [], errors: [], warnings: result.warnings });
-    io.out(`applied ${result.providers.length} provider(s) to the local D1 (policy version ${result.version ?? "?"}): ${result.providers.join(", ")}`);
-    return EXIT_OK;
-  } catch (e) {
-    if (e instanceof InvalidPolicyFileError) {
-      printDiagnostics(io, { providers: [], warnings: [], errors: e.errors });
-      io.err(`${file}: not applied: the file has errors`);
-      return EXIT_FAILED;
-    }
-    io.err(`error: ${e instanceof Error ? e.message : String(e)}`);
-    return EXIT_FAILED;
-  }
-}
 
 async function schemaCommand(argv: readonly string[], io: Io): Promise<number> {
   parseCommandArgs(argv, {}, { min: 0, max: 0, names: "" });
@@ -107,7 +46,7 @@ async function schemaCommand(argv: readonly string[], io: Io): Promise<number> {
 
 const SUBCOMMANDS: Readonly<Record<string, { help: string; run: (argv: readonly string[], io: Io) => Promise<number> }>> = {
   validate: { help: VALIDATE_HELP, run: policyValidateCommand },
-  apply: { help: APPLY_HELP, run: applyCommand },
+  apply: { help: APPLY_HELP, run: policyApplyCommand },
   diff: { help: DIFF_HELP, run: policyDiffCommand },
   history: { help: HISTORY_HELP, run: policyHistoryCommand },
   rollback: { help: ROLLBACK_HELP, run: policyRollbackCommand },

@@ -115,7 +115,7 @@ describe("policy diff on local D1", () => {
       "+ same: added (issuer https://same.example, keys discovery https://same.example/.well-known/openid-configuration)",
       "3 added, 0 removed, 0 changed",
     ]);
-    expect((await run("apply", beforeFile, ...local)).code).toBe(0);
+    expect((await run("apply", beforeFile, ...local, "--yes")).code).toBe(0);
     expect(await run("diff", beforeFile, ...local, "--exit-code")).toMatchObject({ code: 0, out: [`${beforeFile} against the local D1 (policy version 1):`, "no changes"] });
     const changed = await run("diff", afterFile, ...local, "--exit-code");
     expect(changed.code).toBe(3);
@@ -125,5 +125,15 @@ describe("policy diff on local D1", () => {
     expect((await run("diff", beforeFile, ...local)).out[0]).toBe(`${beforeFile} against the local D1 (policy version 1):`);
     expect((await run("diff", afterFile)).code).toBe(2);
     expect((await run("diff", join(dir, "missing.yaml"), ...local)).err).toEqual([`${join(dir, "missing.yaml")}:1:1: error: cannot read the file (ENOENT)`, `${join(dir, "missing.yaml")}: not compared: the file has errors`]);
+  });
+});
+
+describe("rateLimit in a diff", () => {
+  it("shows an absent tier as the default it is, not (none)", () => {
+    const base = `providers:\n  - name: p\n    issuer: https://p.example\n    audiences: [r]\n`;
+    const stored = new Map(providers(base).map((p) => [p.name, JSON.stringify(p)]));
+    expect(formatDiff(diffProviders(stored, providers(`${base}    rateLimit: strict\n`)))).toEqual(["~ p:", "    rateLimit: default -> strict", "0 added, 0 removed, 1 changed"]);
+    const strict = new Map(providers(`${base}    rateLimit: off\n`).map((p) => [p.name, JSON.stringify(p)]));
+    expect(formatDiff(diffProviders(strict, providers(`${base}    rateLimit: default\n`)))).toEqual(["~ p:", "    rateLimit: off -> default", "0 added, 0 removed, 1 changed"]);
   });
 });

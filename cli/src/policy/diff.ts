@@ -21,7 +21,7 @@ export type ProviderDiff =
 type Stored = Readonly<Record<string, unknown>>;
 
 /** The order fields are reported in; any other field follows, by name. */
-const FIELD_ORDER = ["description", "issuer", "keys", "audiences", "authn", "authz", "refreshSeconds", "maxTokenLifetimeSeconds"];
+const FIELD_ORDER = ["description", "issuer", "keys", "audiences", "authn", "authz", "refreshSeconds", "maxTokenLifetimeSeconds", "rateLimit"];
 
 function keysSummary(keys: unknown): string {
   if (typeof keys !== "object" || keys === null) return JSON.stringify(keys) ?? "(none)";
@@ -55,6 +55,11 @@ function fieldLines(field: string, before: unknown, after: unknown): string[] {
     case "maxTokenLifetimeSeconds": {
       const show = (v: unknown) => (v === undefined ? "default (86400 s)" : `${String(v)} s`);
       return [`    maxTokenLifetime: ${show(before)} -> ${show(after)}`];
+    }
+    case "rateLimit": {
+      // An absent tier is the default tier (model.ts stores only off/strict), not "none".
+      const show = (v: unknown) => (v === undefined ? "default" : String(v));
+      return [`    rateLimit: ${show(before)} -> ${show(after)}`];
     }
     default: {
       const show = (v: unknown) => (v === undefined ? "(none)" : JSON.stringify(v));

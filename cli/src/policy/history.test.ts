@@ -72,7 +72,7 @@ describe("migration 0003 on a database applied before it", () => {
 
     const file = join(dir, "next.yaml");
     writeFileSync(file, "providers:\n  - name: next\n    issuer: https://next.example\n    audiences: [r]\n");
-    expect((await run("apply", file, ...local)).code).toBe(0);
+    expect((await run("apply", file, ...local, "--yes")).code).toBe(0);
     expect(await run("rollback", "7", ...local)).toMatchObject({ code: 0, out: ["rolled the local D1 back to version 7 (1 provider(s): legacy); it is policy version 9, a rollback of 7"] });
     const store: PolicyStore = { kind: "local", options: { wranglerConfig: config, persistTo } };
     expect(await queryStore(store, ["SELECT name, provider_id, config FROM providers", "SELECT version, source_text, rollback_of FROM policy_history ORDER BY version"])).toEqual([

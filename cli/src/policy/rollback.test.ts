@@ -54,9 +54,9 @@ describe("policy history and rollback on local D1", () => {
   const v2 = write("v2.yaml", `providers:\n${provider("alpha", "true")}${provider("gamma")}`);
 
   it("lists each applied version, and rollback restores one all-or-nothing as a new version", async () => {
-    expect((await cli("apply", v1, ...local)).code).toBe(0);
+    expect((await cli("apply", v1, ...local, "--yes")).code).toBe(0);
     const afterV1 = await state(persistTo);
-    expect((await cli("apply", v2, ...local)).code).toBe(0);
+    expect((await cli("apply", v2, ...local, "--yes")).code).toBe(0);
 
     const history = await cli("history", ...local);
     expect(history.code).toBe(0);
@@ -115,7 +115,7 @@ describe("policy history and rollback on local D1", () => {
     expect((await cli("history", "--show", "99", ...local)).code).toBe(1);
 
     const invalid = write("invalid.yaml", `providers:\n${provider("alpha")}  - name: delta\n    issuer: https://d.example\n    authz: {condition: "claims.sub"}\n`);
-    const applied = await cli("apply", invalid, ...local);
+    const applied = await cli("apply", invalid, ...local, "--yes");
     expect(applied.code).toBe(1);
     const diff = await cli("diff", invalid, ...local);
     expect(diff.code).toBe(1);
@@ -155,7 +155,7 @@ describe("a rollback process killed midway", () => {
     const local = ["--local", "--config", wranglerConfig, "--persist-to", persistTo];
     // Versions that differ in every provider, so a mix would show.
     const files = [write("kill-1.yaml", `providers:\n${provider("a1")}${provider("a2")}${provider("a3")}`), write("kill-2.yaml", `providers:\n${provider("b1")}${provider("b2")}`)];
-    for (const file of files) expect((await cli("apply", file, ...local)).code).toBe(0);
+    for (const file of files) expect((await cli("apply", file, ...local, "--yes")).code).toBe(0);
     const sets: Record<string, string[]> = { 1: ["a1", "a2", "a3"], 2: ["b1", "b2"] };
     const bin = fileURLToPath(new URL("../../bin/jwt-registry-auth.js", import.meta.url));
 
