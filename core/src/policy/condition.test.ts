@@ -64,6 +64,19 @@ describe("compileCondition", () => {
   it("survives pathological nesting without throwing", () => {
     expect(compileCondition("authn", `${"(".repeat(1500)}true${")".repeat(1500)}`)).toHaveProperty("ok");
   });
+
+  it.each([
+    ["a has() over a 1,990-deep select chain", `has(claims${".a".repeat(1990)})`],
+    ["a 1,000-deep index chain", `claims.a${"[0]".repeat(1000)} == 1`],
+  ])("refuses %s with an error, not a stack overflow", (_, source) => {
+    expect(compileError("authn", source)).toMatch(/nests more than 250 expressions deep/);
+  });
+
+  it("accepts nesting up to the limit, through every check", () => {
+    const chain = Array.from({ length: 200 }, (_, i) => `claims.s == "${i}"`).join("||");
+    const results = [compileCondition("authn", chain), compileCondition("authn", `has(claims${".a".repeat(240)})`)];
+    expect(results.map((r) => (r.ok ? "ok" : r.error.message))).toEqual(["ok", "ok"]);
+  });
 });
 
 describe("evaluateCondition", () => {

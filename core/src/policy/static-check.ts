@@ -14,8 +14,45 @@ type Expr = ParsedCondition["expr"];
 export const MAX_CONDITION_LENGTH = 4096;
 /** Most AST nodes after macro expansion (`exists()` and friends expand to several). */
 export const MAX_CONDITION_NODES = 2000;
+/**
+ * Deepest expression nesting accepted (cel-go's parser default, 250). Every
+ * walker over the tree (these checks, the hazard scan, the planner) recurses,
+ * and a 4,096-character chain like `has(claims.a.a.a…)` nests ~2,000 deep:
+ * deep enough to overflow the stack instead of giving an error.
+ */
+export const MAX_CONDITION_DEPTH = 250;
 /** Comprehensions (`all`, `exists`, `map`, `filter`) nested deeper than this are rejected: cost grows as a power of claim size. */
 export const MAX_COMPREHENSION_DEPTH = 2;
+
+/** The direct sub-expressions of `expr`. */
+function children(expr: Expr): (Expr | undefined)[] {
+  const kind = expr.exprKind;
+  switch (kind.case) {
+    case "selectExpr":
+      return [kind.value.operand];
+    case "callExpr":
+      return [kind.value.target, ...kind.value.args];
+    case "listExpr":
+      return kind.value.elements;
+    case "structExpr":
+      return kind.value.entries.flatMap((e) => [e.keyKind.case === "mapKey" ? e.keyKind.value : undefined, e.value]);
+    case "comprehensionExpr":
+      return [kind.value.iterRange, kind.value.accuInit, kind.value.loopCondition, kind.value.loopStep, kind.value.result];
+    default:
+      return [];
+  }
+}
+
+/** The first expression found more than `limit` levels below the root, walking with an explicit stack. */
+function deeperThan(root: Expr | undefined, limit: number): Expr | undefined {
+  const stack: [Expr, number][] = root === undefined ? [] : [[root, 1]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [expr, level] = item;
+    if (level > limit) return expr;
+    for (const child of children(expr)) if (child !== undefined) stack.push([child, level + 1]);
+  }
+  return undefined;
+}
 
 /** Identifiers that name CEL types, usable in `type(x) == string`. */
 const TYPE_NAMES = new Set(["bool", "bytes", "double", "int", "list", "map", "null_type", "string", "type", "uint", "dyn"]);
@@ -33,6 +70,9 @@ export interface StaticIssue {
 export function staticCheck(parsed: ParsedCondition, variables: readonly string[]): StaticIssue | undefined {
   const positions = parsed.sourceInfo?.positions ?? {};
   const at = (expr: Expr): number | undefined => positions[String(expr.id)];
+  // First, and without recursion: every walker after this one recurses.
+  const tooDeep = deeperThan(parsed.expr, MAX_CONDITION_DEPTH);
+  if (tooDeep !== undefined) return { message: `condition nests more than ${MAX_CONDITION_DEPTH} expressions deep`, offset: at(tooDeep) };
   let nodes = 0;
 
   const visit = (expr: Expr | undefined, bound: ReadonlySet<string>, depth: number): StaticIssue | undefined => {
