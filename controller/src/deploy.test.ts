@@ -25,7 +25,7 @@ const one = (file: string, kind: string): Doc => {
 describe("deploy/", () => {
   it("kustomization lists every cluster manifest", () => {
     const listed = (one("kustomization.yaml", "Kustomization")["resources"] as string[]).sort();
-    const examples = ["credential-provider-config.yaml", "token-server-providers.yaml", "kustomization.yaml"];
+    const examples = ["credential-provider-config.yaml", "credential-provider-config-1.33.yaml", "token-server-providers.yaml", "kustomization.yaml"];
     expect(listed).toEqual(readdirSync(DEPLOY).filter((f) => f.endsWith(".yaml") && !examples.includes(f)).sort());
   });
 
@@ -65,6 +65,25 @@ describe("deploy/", () => {
       requireServiceAccount: true,
       optionalServiceAccountAnnotationKeys: [PROVIDER_ANNOTATION],
     });
+  });
+
+  it("the 1.33 kubelet config is the 1.34+ one without tokenAttributes.cacheType (a field 1.33 doesn't have)", () => {
+    const current = one("credential-provider-config.yaml", "CredentialProviderConfig");
+    const v133 = one("credential-provider-config-1.33.yaml", "CredentialProviderConfig");
+    const { cacheType, ...rest } = current["providers"][0].tokenAttributes as Doc;
+    expect(cacheType).toBe("Token");
+    expect(v133).toEqual({ ...current, providers: [{ ...current["providers"][0], tokenAttributes: rest }] });
+  });
+
+  it("node RBAC grants system:nodes request-serviceaccounts-token-audience for exactly the kubelet configs' audience", () => {
+    const audiences = ["credential-provider-config.yaml", "credential-provider-config-1.33.yaml"].map(
+      (f) => one(f, "CredentialProviderConfig")["providers"][0].tokenAttributes.serviceAccountTokenAudience as string,
+    );
+    const role = one("node-rbac.yaml", "ClusterRole");
+    expect(role["rules"]).toEqual([{ apiGroups: [""], resources: [...new Set(audiences)], verbs: ["request-serviceaccounts-token-audience"] }]);
+    const binding = one("node-rbac.yaml", "ClusterRoleBinding");
+    expect(binding["roleRef"]).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role["metadata"].name });
+    expect(binding["subjects"]).toEqual([{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:nodes" }]);
   });
 
   it("the token server providers example is a valid providers file", () => {
