@@ -9,7 +9,14 @@
  * evaluations, every action granted) and one just past the scope cap (33
  * scopes, answered 400), with their response and token sizes. Then a CPU
  * profile of the token path's parts.
+ *
+ * First, interleaved in short rounds at 1 and 16 connections: the token
+ * server, the physical floor (crypto.subtle only), the module floor (the token
+ * server's own modules) and the no-op, each in its own workerd so /proc CPU is
+ * per endpoint; plus the saved pre-fix bundle ("token server before") when
+ * BENCH_TOKEN_BEFORE (default /tmp/bench-baseline/token/index.js) exists.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { parseScopes, type AccessEntry } from "@jwt-registry-auth/protocol";
@@ -20,11 +27,17 @@ import { generateLoad } from "./lib/loadgen.ts";
 import { cpuSeconds, clockTicksPerSecond } from "./lib/proc.ts";
 import { profile, type ProfileSummary } from "./lib/profile.ts";
 import { serveWorker, type ServedWorker } from "./lib/serve.ts";
-import { fixed, type Table } from "./lib/table.ts";
+import { fixed, ratio, type Table } from "./lib/table.ts";
 import { SCOPES, SERVICE, startTokenStack, type TokenStack } from "./lib/token-stack.ts";
 import { WORST_ACTIONS, WORST_EVALUATIONS, WORST_SCOPE_COUNT, worstScopes } from "./lib/worst-request.ts";
 
 const WARM_SECONDS = 5;
+/** Issue 12's target: token CPU per warm request ≤ 1.3× the physical floor's. */
+const PHYSICAL_FLOOR_TARGET = 1.3;
+const INTERLEAVED_CONNECTIONS = [1, 16] as const;
+const INTERLEAVED_ROUNDS = 3;
+const SECONDS_PER_ROUND = 1.5;
+const BEFORE_BUNDLE = process.env["BENCH_TOKEN_BEFORE"] ?? "/tmp/bench-baseline/token/index.js";
 const COLD_SAMPLES = 5;
 /** The Workers free plan's CPU limit per request. */
 const FREE_PLAN_CPU_MS = 10;
@@ -54,6 +67,79 @@ async function warmCpuMs(worker: ServedWorker, url: string, headers: Record<stri
     throw new Error(`${url.slice(0, 200)}: expected ${result.requests} × ${expectStatus}, got ${JSON.stringify(result.statuses)} and ${otherErrors} errors during the CPU run`);
   }
   return { cpuMs: ((after - before) * 1000) / result.requests, requests: result.requests, p50Ms: result.latencyUs.p50 / 1000 };
+}
+
+type Interleaved = "token" | "before" | "physical" | "module" | "noop";
+
+const INTERLEAVED_LABEL: Record<Interleaved, string> = {
+  token: "token server",
+  before: "token server before",
+  physical: "physical floor",
+  module: "module floor",
+  noop: "no-op",
+};
+
+interface InterleavedPoint {
+  readonly endpoint: Interleaved;
+  readonly connections: number;
+  readonly requests: number;
+  /** Median over the rounds. */
+  readonly cpuUs: number;
+  readonly requestsPerSecond: number;
+}
+
+interface InterleavedTarget {
+  readonly endpoint: Interleaved;
+  readonly worker: ServedWorker;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+}
+
+/** One round of one endpoint: workerd CPU (its own process) ÷ requests, every one a 200. */
+async function cpuRound(t: InterleavedTarget, connections: number): Promise<{ cpuUs: number; requests: number; requestsPerSecond: number }> {
+  const before = await cpuSeconds(t.worker.workerdPid);
+  const result = await generateLoad({ url: t.url, headers: t.headers, connections, durationSeconds: SECONDS_PER_ROUND });
+  const after = await cpuSeconds(t.worker.workerdPid);
+  if ((result.statuses["200"] ?? 0) !== result.requests || result.errorCount > 0 || result.requests === 0) {
+    throw new Error(`${INTERLEAVED_LABEL[t.endpoint]}: expected ${result.requests} × 200, got ${JSON.stringify(result.statuses)} and ${result.errorCount} errors\n${t.worker.recentLogs().join("\n")}`);
+  }
+  return { cpuUs: ((after - before) * 1e6) / result.requests, requests: result.requests, requestsPerSecond: result.requestsPerSecond };
+}
+
+/** The endpoints take turns in short rounds, so load from elsewhere on the machine hits them alike. */
+async function interleaved(targets: readonly InterleavedTarget[]): Promise<InterleavedPoint[]> {
+  const points: InterleavedPoint[] = [];
+  for (const t of targets) await generateLoad({ url: t.url, headers: t.headers, connections: 16, durationSeconds: 1 });
+  for (const connections of INTERLEAVED_CONNECTIONS) {
+    const rounds = targets.map(() => [] as { cpuUs: number; requests: number; requestsPerSecond: number }[]);
+    for (let round = 0; round < INTERLEAVED_ROUNDS; round++) {
+      for (const [i, t] of targets.entries()) rounds[i]?.push(await cpuRound(t, connections));
+    }
+    for (const [i, t] of targets.entries()) {
+      const r = rounds[i] ?? [];
+      points.push({
+        endpoint: t.endpoint,
+        connections,
+        requests: r.reduce((n, x) => n + x.requests, 0),
+        cpuUs: median(r.map((x) => x.cpuUs)),
+        requestsPerSecond: median(r.map((x) => x.requestsPerSecond)),
+      });
+    }
+  }
+  return points;
+}
+
+/** The saved pre-fix bundle on the same D1, or why it isn't measured. */
+async function serveBefore(stack: TokenStack): Promise<{ worker: ServedWorker } | { skipped: string }> {
+  if (!existsSync(BEFORE_BUNDLE)) return { skipped: `${BEFORE_BUNDLE} does not exist` };
+  const worker = await stack.serveTokenServer({ scriptPath: BEFORE_BUNDLE });
+  const probe = await fetch(`${worker.url}/token?${stack.tokenUrl().split("?")[1] ?? ""}`, { headers: { Authorization: stack.basic("RS256") } });
+  const body = await probe.text();
+  if (probe.status !== 200) {
+    await worker.stop();
+    return { skipped: `${BEFORE_BUNDLE} answered ${probe.status}: ${body.slice(0, 200)}` };
+  }
+  return { worker };
 }
 
 interface Answer {
@@ -137,6 +223,22 @@ async function run(): Promise<BenchmarkOutput> {
   const profileDir = makeTempDir("bench-profile");
   try {
     const auth = { Authorization: stack.basic("RS256") };
+    const before = await serveBefore(stack);
+    const tokenQueryString = stack.tokenUrl().split("?")[1] ?? "";
+    const targets: InterleavedTarget[] = [
+      { endpoint: "token", worker: stack.tokenServer, url: stack.tokenUrl(), headers: auth },
+      ...("worker" in before ? [{ endpoint: "before" as const, worker: before.worker, url: `${before.worker.url}/token?${tokenQueryString}`, headers: auth }] : []),
+      { endpoint: "physical", worker: stack.physicalFloor, url: stack.physicalFloorUrl(), headers: auth },
+      { endpoint: "module", worker: stack.floor, url: stack.floorUrl(), headers: auth },
+      { endpoint: "noop", worker: stack.physicalFloor, url: stack.physicalNoopUrl(), headers: {} },
+    ];
+    const points = await interleaved(targets);
+    if ("worker" in before) await before.worker.stop();
+    const pointOf = (endpoint: Interleaved, connections: number): InterleavedPoint | undefined => points.find((p) => p.endpoint === endpoint && p.connections === connections);
+    const floorRatios = INTERLEAVED_CONNECTIONS.map((connections) => {
+      const cpu = (e: Interleaved): number => pointOf(e, connections)?.cpuUs ?? Number.NaN;
+      return { connections, physical: cpu("token") / cpu("physical"), module: cpu("token") / cpu("module"), beforeAfter: cpu("token") / cpu("before") };
+    });
     const warm = {
       token: await warmCpuMs(stack.tokenServer, stack.tokenUrl(), auth),
       floor: await warmCpuMs(stack.floor, stack.floorUrl(), auth),
@@ -208,6 +310,26 @@ async function run(): Promise<BenchmarkOutput> {
     const tick = 1000 / (await clockTicksPerSecond());
     const tables: Table[] = [
       {
+        title: `token-cpu: interleaved (${INTERLEAVED_ROUNDS} rounds × ${SECONDS_PER_ROUND} s, median), each endpoint its own workerd on its own socket, CPU per request`,
+        columns: ["endpoint", "connections", "requests", "req/s", "CPU µs/request", "× physical floor", "× module floor"],
+        rows: points.map((p) => {
+          const physical = pointOf("physical", p.connections)?.cpuUs ?? Number.NaN;
+          const moduleFloor = pointOf("module", p.connections)?.cpuUs ?? Number.NaN;
+          return [INTERLEAVED_LABEL[p.endpoint], String(p.connections), String(p.requests), fixed(p.requestsPerSecond), fixed(p.cpuUs, 0), ratio(p.cpuUs, physical), ratio(p.cpuUs, moduleFloor)];
+        }),
+      },
+      {
+        title: `token-cpu: token server CPU ÷ floors (target ≤ ${PHYSICAL_FLOOR_TARGET}× the physical floor)`,
+        columns: ["connections", "token / physical floor", "target met", "token / module floor", "token after / before"],
+        rows: floorRatios.map((r) => [
+          String(r.connections),
+          `${fixed(r.physical, 2)}×`,
+          Number.isFinite(r.physical) ? (r.physical <= PHYSICAL_FLOOR_TARGET ? "yes" : "no") : "–",
+          `${fixed(r.module, 2)}×`,
+          Number.isFinite(r.beforeAfter) ? `${fixed(r.beforeAfter, 2)}×` : "–",
+        ]),
+      },
+      {
         title: "token-cpu: workerd CPU per request, 1 connection, warm isolate",
         columns: ["endpoint", "requests", "CPU ms/request", "minus no-op", `share of ${FREE_PLAN_CPU_MS} ms`],
         rows: (["token", "floor", "noop"] as const).map((k) => [
@@ -265,8 +387,9 @@ async function run(): Promise<BenchmarkOutput> {
     ];
     return {
       tables,
-      data: { warm, requests: { sizes, cpu: requestCpu, answers: { typical: summarize(answers.typical), worst: summarize(answers.worst), pastCap: summarize(answers.pastCap) } }, cold, coldMedian, moduleInitMs, stages, worstStages, profile: { parts: summary.parts, functions: summary.functions } },
+      data: { interleaved: points, floorRatios, before: "worker" in before ? BEFORE_BUNDLE : before.skipped, warm, requests: { sizes, cpu: requestCpu, answers: { typical: summarize(answers.typical), worst: summarize(answers.worst), pastCap: summarize(answers.pastCap) } }, cold, coldMedian, moduleInitMs, stages, worstStages, profile: { parts: summary.parts, functions: summary.functions } },
       notes: [
+        `Interleaved: CPU = the endpoint's workerd utime+stime from /proc over each ${SECONDS_PER_ROUND} s round ÷ requests (the no-op runs on the physical floor's workerd); "token server before" = ${"worker" in before ? BEFORE_BUNDLE : `not measured (${before.skipped})`}.`,
         `CPU = workerd's utime+stime from /proc over ${WARM_SECONDS} s of back-to-back requests, ÷ requests; "minus no-op" removes what the serving path (Miniflare's entry worker, HTTP) costs any request.`,
         `Worst admitted request: ${WORST_SCOPE_COUNT} repository scopes × ${WORST_ACTIONS.length} actions (${WORST_ACTIONS.join(",")}) to a provider whose authz names every one, "*" included, so all ${WORST_EVALUATIONS} (scope, action) pairs are evaluated and granted; past the cap: ${pastCapCount} such scopes, refused with "${answers.pastCap.message ?? ""}".`,
         `Slowest part of the token path in-process: ${slowest[0]} (${fixed(slowest[1], 0)} µs per request).`,

@@ -4,7 +4,9 @@
  * (the CLI's generateSigningMaterial), the token server bundled as deployed and
  * served from workerd with its D1 (migrations applied by wrangler, the example
  * policies applied with the same statements `cli policy apply` runs), and the
- * floor Worker beside it with the same provider, key and grant. A third
+ * floor Worker beside it with the same provider, key and grant, and the
+ * physical floor (bench/physical-floor-worker: crypto.subtle only) with the
+ * same issuers' public keys, signing key and grant. A third
  * provider on the RS256 issuer (worst-request.ts) carries the authz condition
  * the worst admitted request is measured against; the floor doesn't have it.
  */
@@ -27,6 +29,7 @@ import { worstAuthzCondition, worstQuery } from "./worst-request.ts";
 
 export const TOKEN_SERVER_CONFIG = "wrangler.toml";
 export const FLOOR_CONFIG = "bench/floor-worker/wrangler.toml";
+export const PHYSICAL_FLOOR_CONFIG = "bench/physical-floor-worker/wrangler.toml";
 export const EXAMPLE_POLICIES = "examples/providers.yaml";
 /** The example policies' GitHub provider, and the registry they are written for. */
 const EXAMPLE_PROVIDER = "gha";
@@ -44,12 +47,15 @@ export type IssuerKind = "RS256" | "ES256";
 export interface Bundles {
   readonly tokenServer: Bundle;
   readonly floor: Bundle;
+  readonly physicalFloor: Bundle;
 }
 
 export interface TokenStack {
   readonly bundles: Bundles;
   readonly tokenServer: ServedWorker;
   readonly floor: ServedWorker;
+  /** The physical floor (crypto.subtle only, keys imported once), its own workerd. */
+  readonly physicalFloor: ServedWorker;
   /** Provider name → the JWT minted for it (GitHub claims, owner example-org, ref main). */
   readonly providers: Readonly<Record<IssuerKind, { readonly name: string; readonly jwt: string }>>;
   /** `Authorization: Basic …` for a provider. */
@@ -58,6 +64,9 @@ export interface TokenStack {
   tokenUrl(): string;
   floorUrl(kind?: IssuerKind): string;
   noopUrl(): string;
+  physicalFloorUrl(): string;
+  /** The no-op on the physical floor's workerd. */
+  physicalNoopUrl(): string;
   /** The providers in D1 (the example GitHub policy on the local issuers), by issuer kind. */
   readonly providerConfigs: Readonly<Record<IssuerKind, ProviderConfig>>;
   /** The provider the worst admitted request is sent to (RS256 issuer, same JWT), its Basic header, and the token URL with `scopeCount` worst-case scopes. */
@@ -68,8 +77,8 @@ export interface TokenStack {
   readonly certPem: string;
   /** What the token server granted for SCOPES (and what the floor signs). */
   readonly access: readonly AccessEntry[];
-  /** Serve another token-server instance on the same D1 (a cold isolate); fresh KV unless `kvPersist` is given. */
-  serveTokenServer(options?: { kvPersist?: string }): Promise<ServedWorker>;
+  /** Serve another token-server instance on the same D1 (a cold isolate); fresh KV unless `kvPersist` is given; another bundle of it (e.g. a saved "before") with `scriptPath`. */
+  serveTokenServer(options?: { scriptPath?: string; kvPersist?: string }): Promise<ServedWorker>;
   stop(): Promise<void>;
 }
 
@@ -109,7 +118,9 @@ export function bundleBoth(): Promise<Bundles> {
   if (bundled === undefined) {
     const dir = makeTempDir("bench-bundles");
     process.on("exit", () => removeDir(dir));
-    bundled = Promise.all([bundleWorker(TOKEN_SERVER_CONFIG, join(dir, "token-server")), bundleWorker(FLOOR_CONFIG, join(dir, "floor"))]).then(([tokenServer, floor]) => ({ tokenServer, floor }));
+    bundled = Promise.all([bundleWorker(TOKEN_SERVER_CONFIG, join(dir, "token-server")), bundleWorker(FLOOR_CONFIG, join(dir, "floor")), bundleWorker(PHYSICAL_FLOOR_CONFIG, join(dir, "physical-floor"))]).then(
+      ([tokenServer, floor, physicalFloor]) => ({ tokenServer, floor, physicalFloor }),
+    );
     bundled.catch(() => {
       bundled = undefined;
     });
@@ -144,9 +155,9 @@ export async function startTokenStack(): Promise<TokenStack> {
     const providers = benchProviders({ RS256: rs.url, ES256: es.url });
     const d1Persist = join(persistTo, "v3", "d1");
 
-    const serveTokenServer = async (options: { kvPersist?: string } = {}): Promise<ServedWorker> => {
+    const serveTokenServer = async (options: { scriptPath?: string; kvPersist?: string } = {}): Promise<ServedWorker> => {
       const worker = await serveWorker({
-        scriptPath: bundles.tokenServer.scriptPath,
+        scriptPath: options.scriptPath ?? bundles.tokenServer.scriptPath,
         compatibilityDate: bundles.tokenServer.compatibilityDate,
         bindings: signingBindings(material),
         kvNamespaces: ["JWKS_CACHE"],
@@ -191,15 +202,38 @@ export async function startTokenStack(): Promise<TokenStack> {
       if (check.status !== 200) throw new Error(`floor Worker answered ${check.status} for ${kind}: ${(await check.text()).slice(0, 300)}`);
       await check.body?.cancel();
     }
+    const physicalFloor = await serveWorker({
+      scriptPath: bundles.physicalFloor.scriptPath,
+      compatibilityDate: bundles.physicalFloor.compatibilityDate,
+      bindings: {
+        ...signingBindings(material),
+        PHYSICAL_FLOOR: JSON.stringify({
+          providers: { [names.RS256]: { issuer: rs.url, jwks: rs.jwks() }, [names.ES256]: { issuer: es.url, jwks: es.jwks() } },
+          access,
+        }),
+      },
+    });
+    served.push(physicalFloor);
+    const physicalFloorUrl = `${physicalFloor.url}/floor?service=${encodeURIComponent(SERVICE)}`;
+    for (const kind of ["RS256", "ES256"] as const) {
+      const check = await fetch(physicalFloorUrl, { headers: { Authorization: basic(kind) } });
+      const body = await check.text();
+      if (check.status !== 200) throw new Error(`physical floor Worker answered ${check.status} for ${kind}: ${body.slice(0, 300)}\n${physicalFloor.recentLogs().join("\n")}`);
+      const granted = decodeJwt((JSON.parse(body) as { token: string }).token)["access"];
+      if (JSON.stringify(granted) !== JSON.stringify(access)) throw new Error(`physical floor granted ${JSON.stringify(granted)}, the token server ${JSON.stringify(access)}`);
+    }
     return {
       bundles,
       tokenServer,
       floor,
+      physicalFloor,
       providers: { RS256: { name: names.RS256, jwt: jwts.RS256 }, ES256: { name: names.ES256, jwt: jwts.ES256 } },
       basic,
       tokenUrl: () => `${tokenServer.url}/token?${tokenQuery()}`,
       floorUrl: () => `${floor.url}/floor?service=${encodeURIComponent(SERVICE)}`,
       noopUrl: () => `${floor.url}/noop`,
+      physicalFloorUrl: () => physicalFloorUrl,
+      physicalNoopUrl: () => `${physicalFloor.url}/noop`,
       access,
       worst: { config: worst, basic: basicAuth(worst.name, jwts.RS256), url: (scopeCount) => `${tokenServer.url}/token?${worstQuery(SERVICE, scopeCount)}` },
       providerConfigs: { RS256: providers[0] as ProviderConfig, ES256: providers[1] as ProviderConfig },
