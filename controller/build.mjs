@@ -16,7 +16,9 @@ await build({
   outExtension: { ".js": ".mjs" },
   bundle: true,
   platform: "node",
-  target: "node20",
+  // The oldest Node LTS still supported (the image runs Node 24, see Dockerfile;
+  // the node installer copies that runtime onto nodes).
+  target: "node22",
   format: "esm",
   // client-node's CommonJS dependencies call require().
   banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
