@@ -20,6 +20,65 @@ export interface Bundle {
   /** What wrangler printed as "Total Upload: …", for comparison with our own figures. */
   readonly wranglerSummary: string;
   readonly buildMs: number;
+  /** Bytes of the bundle per package (esbuild's metafile, `bytesInOutput`), largest first. */
+  readonly packages: readonly PackageBytes[];
+  /** Bytes ≥ 0x80 in the bundle: any one makes V8 hold the whole source as UTF-16. */
+  readonly nonAscii: NonAscii;
+}
+
+export interface PackageBytes {
+  readonly name: string;
+  readonly bytes: number;
+}
+
+export interface NonAscii {
+  readonly bytes: number;
+  /** Up to five places, each with the text around it (JSON-escaped). */
+  readonly samples: readonly string[];
+}
+
+interface Metafile {
+  readonly outputs: Readonly<Record<string, { readonly inputs: Readonly<Record<string, { readonly bytesInOutput: number }>> }>>;
+}
+
+/**
+ * The package an esbuild input path belongs to: the npm package after the last
+ * node_modules/ (scoped or not), else the repository's own top directory
+ * (a workspace package), else the path itself (wrangler's injected shims).
+ */
+export function packageOf(inputPath: string): string {
+  const path = inputPath.replace(/\\/g, "/");
+  const at = path.lastIndexOf("node_modules/");
+  if (at >= 0) {
+    const parts = path.slice(at + "node_modules/".length).split("/");
+    return parts[0]?.startsWith("@") === true ? `${parts[0]}/${parts[1] ?? ""}` : (parts[0] ?? path);
+  }
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".." && p !== ".");
+  return parts.length > 1 ? `(repo) ${parts[0] ?? ""}` : path;
+}
+
+/** Bytes per package over every output of a metafile, largest first. */
+export function packageBytes(metafile: Metafile): PackageBytes[] {
+  const totals = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const name = packageOf(input);
+      totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...totals].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes || a.name.localeCompare(b.name));
+}
+
+export function nonAsciiOf(code: Buffer): NonAscii {
+  let bytes = 0;
+  const samples: string[] = [];
+  for (let i = 0; i < code.length; i++) {
+    if ((code[i] as number) < 0x80) continue;
+    bytes++;
+    // One sample per character: skip UTF-8 continuation bytes of the one just sampled.
+    if (samples.length < 5 && ((code[i] as number) & 0xc0) !== 0x80) samples.push(JSON.stringify(code.subarray(Math.max(0, i - 40), i + 40).toString("utf8")));
+  }
+  return { bytes, samples };
 }
 
 /** The config's `compatibility_date`, so the bundle runs with the date it was written for. */
@@ -32,7 +91,7 @@ export function compatibilityDateOf(tomlText: string): string {
 export async function bundleWorker(config: string, outDir: string): Promise<Bundle> {
   const configPath = isAbsolute(config) ? config : join(REPO_ROOT, config);
   const wrangler = join(REPO_ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
-  const result = await runCommand(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", outDir, "--config", configPath], {
+  const result = await runCommand(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", outDir, "--metafile", join(outDir, "bundle-meta.json"), "--config", configPath], {
     cwd: REPO_ROOT,
     env: wranglerEnv(),
     timeoutMs: 120_000,
@@ -48,5 +107,7 @@ export async function bundleWorker(config: string, outDir: string): Promise<Bund
     gzipBytes: gzipSync(code, { level: 9 }).length,
     wranglerSummary: /Total Upload: ([^\n]+)/.exec(result.stdout)?.[1]?.trim() ?? "",
     buildMs: result.durationMs,
+    packages: packageBytes(JSON.parse(readFileSync(join(outDir, "bundle-meta.json"), "utf8")) as Metafile),
+    nonAscii: nonAsciiOf(code),
   };
 }
