@@ -171,3 +171,19 @@ describe("policy apply asks before it writes (issue 15)", () => {
     expect(state()).toEqual([[{ name: "alpha" }, { name: "beta" }], [{ version: 2 }]]);
   });
 });
+
+describe("policy apply when only the conditions' lines moved (issue 10)", () => {
+  it("still applies, so a refusal names the line the condition is on now", async () => {
+    const persistTo = join(dir, "moved-state");
+    const local = ["--local", "--config", wranglerConfig, "--persist-to", persistTo, "--yes"];
+    expect(await policyCommand(["apply", write("moved-1.yaml", `providers:\n${provider("alpha")}`), ...local], captureIo())).toBe(0);
+    const io = captureIo();
+    expect(await policyCommand(["apply", write("moved-2.yaml", `# a comment\n\nproviders:\n${provider("alpha")}`), ...local], io)).toBe(0);
+    expect(io.stdout.slice(1)).toEqual([
+      "no policy changes, but conditions moved to other lines of the file (alpha): applying keeps the lines refusals name right",
+      "applied 1 provider(s) to the local D1 (policy version 2): alpha",
+    ]);
+    const [[row]] = wranglerQuery(persistTo, "SELECT config FROM providers") as [[{ config: string }]];
+    expect(JSON.parse(row.config)).toMatchObject({ sourceLines: { authz: 7 } });
+  });
+});

@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import type { Diagnostic } from "@jwt-registry-auth/core/providers/config";
 import { policyApplyStatements, renderSqlScript, type SqlStatement } from "@jwt-registry-auth/core/providers/apply-statements";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, type Io } from "../io.ts";
@@ -85,6 +86,21 @@ answer was not yes, 2 usage (including no terminal and no --yes).
   --yes              apply without asking (after printing the changes)
 ${STORE_HELP}`;
 
+/** Providers in both whose conditions start on other file lines than the stored ones (which diff ignores). */
+function movedConditions(stored: ReadonlyMap<string, string>, next: readonly PolicyFile["result"]["providers"][number][]): string[] {
+  return next
+    .filter((p) => {
+      const old = stored.get(p.name);
+      if (old === undefined) return false;
+      try {
+        return !isDeepStrictEqual((JSON.parse(old) as { sourceLines?: unknown }).sourceLines, p.sourceLines);
+      } catch {
+        return false; // diffProviders reports an unreadable row as a change
+      }
+    })
+    .map((p) => p.name);
+}
+
 /** Whether the operator agreed: --yes, or "y"/"yes" typed at the prompt. Undefined when no one can be asked. */
 async function confirmed(io: Io, yes: boolean): Promise<boolean | undefined> {
   if (yes) return true;
@@ -101,12 +117,14 @@ export async function policyApplyCommand(argv: readonly string[], io: Io): Promi
     printDiagnostics(io, { providers: [], errors: [], warnings: policy.result.warnings });
     const live = await readLiveProviders(store);
     const diffs = diffProviders(live.providers, policy.result.providers);
-    if (diffs.length === 0) {
+    const moved = movedConditions(live.providers, policy.result.providers);
+    if (diffs.length === 0 && moved.length === 0) {
       io.out(`${file}: no changes against the ${store.kind} D1 (policy version ${live.version}); nothing applied`);
       return EXIT_OK;
     }
     io.out(`${file} against the ${store.kind} D1 (policy version ${live.version}):`);
-    for (const line of formatDiff(diffs)) io.out(line);
+    if (diffs.length > 0) for (const line of formatDiff(diffs)) io.out(line);
+    else io.out(`no policy changes, but conditions moved to other lines of the file (${moved.join(", ")}): applying keeps the lines refusals name right`);
     const agreed = await confirmed(io, values.yes === true);
     if (agreed === undefined) {
       io.err(`${file}: not applied: stdin is not a terminal, so there is no one to confirm; pass --yes to apply without asking`);

@@ -71,7 +71,8 @@ function fieldLines(field: string, before: unknown, after: unknown): string[] {
 /** What changes in one provider, one or more lines per changed field; [] if nothing. */
 export function providerChanges(before: Stored, after: Stored): string[] {
   // parsed is derived from authn/authz when applied (docs/storage-schema.md): a real change shows there.
-  const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((f) => f !== "name" && f !== "parsed");
+  // sourceLines only says where the conditions sit in the file: moving them is no change of policy.
+  const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((f) => f !== "name" && f !== "parsed" && f !== "sourceLines");
   fields.sort((a, b) => {
     const [ia, ib] = [FIELD_ORDER.indexOf(a), FIELD_ORDER.indexOf(b)];
     if (ia !== ib) return (ia === -1 ? FIELD_ORDER.length : ia) - (ib === -1 ? FIELD_ORDER.length : ib);

@@ -50,6 +50,8 @@ describe("parseProvidersConfig", () => {
         authn: 'service == "registry.example.com" && claims["repository_owner"] == "foobar"\n',
         authz: 'scope["action"] == "pull" && scope["type"] == "repository" && scope["name"].startsWith(claims["repository_owner"] + "/")\n',
         refreshSeconds: 3600,
+        // Each condition's first row in the file (the line after `|`), for explanations (issue 10).
+        sourceLines: { authn: 8, authz: 11 },
       },
     ]);
     const warnings = result.warnings.map((w) => formatDiagnostic(w, "warning"));
@@ -208,5 +210,39 @@ describe("parseProvidersConfig", () => {
   it("knows exactly the keys its JSON Schema declares", () => {
     expect(Object.keys(providersConfigSchema.properties).sort()).toEqual([...TOP_LEVEL_KEYS].sort());
     expect(Object.keys(providersConfigSchema.properties.providers.items.properties).sort()).toEqual([...PROVIDER_KEYS].sort());
+  });
+
+  it("records the file line of each condition's first row: block, plain and quoted scalars (issue 10)", () => {
+    const text = [
+      "providers:", //                                         1
+      "  - name: block", //                                    2
+      "    issuer: https://token.actions.githubusercontent.com", // 3
+      "    audiences: [r]", //                                 4
+      "    authn:", //                                         5
+      "      condition: |", //                                 6
+      '        claims.repository_owner_id == "1" &&', //       7
+      '          claims.ref == "refs/heads/main"', //          8
+      "    authz:", //                                         9
+      "      condition: scope.action == 'pull'", //           10 (plain)
+      "  - name: quoted", //                                  11
+      "    issuer: https://q.example", //                     12
+      "    audiences: [r]", //                                13
+      '    authz: {condition: "scope.action == \'pull\'"}', // 14 (double-quoted, flow mapping)
+      "    authn:", //                                        15
+      "      condition: >-", //                               16
+      "        claims.sub == 'x'", //                         17 (folded)
+      "  - name: none", //                                    18
+      "    issuer: https://n.example", //                     19
+      "    audiences: [r]", //                                20
+      "    authz:", //                                        21
+      "      condition: ''", //                               22 (empty: not applied, no line)
+    ].join("\n");
+    const result = parseProvidersConfig(`${text}\n`, "lines.yaml");
+    expect(result.errors).toEqual([]);
+    expect(result.providers.map((p) => [p.name, p.sourceLines])).toEqual([
+      ["block", { authn: 7, authz: 10 }],
+      ["quoted", { authz: 14, authn: 17 }],
+      ["none", undefined],
+    ]);
   });
 });

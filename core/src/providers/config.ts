@@ -141,7 +141,13 @@ function conditionPosition(r: Reporter, node: Scalar, issue: ConditionIssue): { 
   return head;
 }
 
-function readCondition(r: Reporter, pair: Field, kind: ConditionKind): string | undefined {
+/** The file line of a condition's first row: the line after the header of a block scalar, else the scalar's own line. */
+function conditionFirstLine(r: Reporter, node: Scalar): number {
+  const line = r.position(node.range?.[0] ?? 0).line;
+  return node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED" ? line + 1 : line;
+}
+
+function readCondition(r: Reporter, pair: Field, kind: ConditionKind, lines: { authn?: number; authz?: number }): string | undefined {
   const node = valueNode(pair);
   if (!isMap(node)) {
     r.error(node ?? pair.key, `${kind} must be a mapping with a condition (CEL string)`);
@@ -162,6 +168,7 @@ function readCondition(r: Reporter, pair: Field, kind: ConditionKind): string | 
     return undefined;
   }
   for (const w of result.value.warnings) r.at(conditionPosition(r, conditionNode, w), `${kind}.condition: ${w.message}`, "warning");
+  lines[kind] = conditionFirstLine(r, conditionNode);
   return source;
 }
 
@@ -283,6 +290,7 @@ interface Fields {
   maxTokenLifetimeSeconds?: number;
   sharedIssuer?: typeof UNPINNED_ACKNOWLEDGED;
   rateLimit?: RateLimitTier;
+  sourceLines?: { authn?: number; authz?: number };
 }
 
 /**
@@ -342,7 +350,7 @@ function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig
       case "authn":
       case "authz": {
         const before = r.errors.length;
-        f[k] = readCondition(r, pair, k);
+        f[k] = readCondition(r, pair, k, (f.sourceLines ??= {}));
         if (k === "authn") authnFailed = r.errors.length > before;
         break;
       }
@@ -425,6 +433,7 @@ function readProvider(r: Reporter, doc: Document, node: YAMLMap): ProviderConfig
     ...(f.maxTokenLifetimeSeconds !== undefined && { maxTokenLifetimeSeconds: f.maxTokenLifetimeSeconds }),
     ...(f.sharedIssuer !== undefined && { sharedIssuer: f.sharedIssuer }),
     ...(f.rateLimit !== undefined && f.rateLimit !== "default" && { rateLimit: f.rateLimit }),
+    ...(f.sourceLines !== undefined && Object.keys(f.sourceLines).length > 0 && { sourceLines: f.sourceLines }),
   };
   // The same gate the D1 store applies to what it reads back.
   const checked = validateProviderConfig(config);

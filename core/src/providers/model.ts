@@ -33,6 +33,14 @@ export interface ProviderConfig {
    */
   readonly parsed?: { readonly authn?: StoredCondition; readonly authz?: StoredCondition };
   /**
+   * The 1-based line, in the providers file that was applied, of each
+   * condition's first row (the line after `|`/`>` for a block scalar), so an
+   * explanation's row R in the condition is file line sourceLines + R - 1
+   * (exact for `|` and single-line scalars). Written by the file loader
+   * (config.ts), never in a providers file; absent in rows stored before it.
+   */
+  readonly sourceLines?: { readonly authn?: number; readonly authz?: number };
+  /**
    * Refresh-token lifetime in seconds (YAML `refresh: {lifetime: 1h}`; default 3600;
    * `refresh: false` gives 0 = no refresh tokens). The server caps it at REFRESH_TOKEN_MAX_SECONDS.
    */

@@ -25,6 +25,7 @@ describe("validateProviderConfig", () => {
     expect(validateProviderConfig(stored({ sharedIssuer: "unpinned-acknowledged" }))).toEqual({ ok: true, value: { ...valid, sharedIssuer: "unpinned-acknowledged" } });
     expect(validateProviderConfig(stored({ rateLimit: "strict" }))).toEqual({ ok: true, value: { ...valid, rateLimit: "strict" } });
     expect(validateProviderConfig(stored({ rateLimit: "off" }))).toEqual({ ok: true, value: { ...valid, rateLimit: "off" } });
+    expect(validateProviderConfig(stored({ sourceLines: { authz: 12 } }))).toEqual({ ok: true, value: { ...valid, sourceLines: { authz: 12 } } });
   });
 
   it.each([
@@ -48,6 +49,10 @@ describe("validateProviderConfig", () => {
     ["a max token lifetime under a minute", { maxTokenLifetimeSeconds: 59 }, /maxTokenLifetimeSeconds must be a whole number of seconds from 60/],
     ["a max token lifetime over a year", { maxTokenLifetimeSeconds: 367 * 86400 }, /maxTokenLifetimeSeconds must be/],
     ["a max token lifetime as a string", { maxTokenLifetimeSeconds: "24h" }, /maxTokenLifetimeSeconds must be/],
+    ["sourceLines not an object", { sourceLines: 3 }, /sourceLines must be an object/],
+    ["a source line for an absent condition", { sourceLines: { authn: 3 } }, /sourceLines has an entry without a condition: authn/],
+    ["a source line of 0", { sourceLines: { authz: 0 } }, /sourceLines\.authz must be a positive integer/],
+    ["a fractional source line", { sourceLines: { authz: 1.5 } }, /sourceLines\.authz must be a positive integer/],
   ])("rejects %s", (_label, changes, expected) => {
     const result = validateProviderConfig(Array.isArray(changes) ? changes : stored(changes));
     expect(result.ok).toBe(false);

@@ -93,7 +93,7 @@ export function jwkProblem(jwk: unknown): string | undefined {
 
 export type ValidateResult = Result<ProviderConfig, { readonly error: string }>;
 
-const CONFIG_KEYS = new Set(["name", "description", "issuer", "keys", "audiences", "authn", "authz", "refreshSeconds", "maxTokenLifetimeSeconds", "sharedIssuer", "rateLimit", "parsed"]);
+const CONFIG_KEYS = new Set(["name", "description", "issuer", "keys", "audiences", "authn", "authz", "refreshSeconds", "maxTokenLifetimeSeconds", "sharedIssuer", "rateLimit", "parsed", "sourceLines"]);
 
 function fail(error: string): ValidateResult {
   return { ok: false, error };
@@ -142,7 +142,7 @@ export function validateProviderConfig(value: unknown): ValidateResult {
   if (!isRecord(value)) return fail("provider config is not a JSON object");
   const unknown = Object.keys(value).filter((k) => !CONFIG_KEYS.has(k));
   if (unknown.length > 0) return fail(`unknown fields: ${unknown.join(", ")}`);
-  const { name, description, issuer, keys, audiences, authn, authz, refreshSeconds, maxTokenLifetimeSeconds, sharedIssuer, rateLimit, parsed } = value;
+  const { name, description, issuer, keys, audiences, authn, authz, refreshSeconds, maxTokenLifetimeSeconds, sharedIssuer, rateLimit, parsed, sourceLines } = value;
   if (typeof name !== "string" || !PROVIDER_NAME_PATTERN.test(name)) return fail(`name ${JSON.stringify(name)} does not match ${PROVIDER_NAME_PATTERN.source}`);
   if (description !== undefined && !isBoundedString(description)) return fail(`description must be a non-empty string of at most ${MAX_FIELD_LENGTH} characters`);
   if (typeof issuer !== "string") return fail("issuer must be a string");
@@ -177,6 +177,13 @@ export function validateProviderConfig(value: unknown): ValidateResult {
     if (!isRecord(parsed)) return fail("parsed must be an object");
     const stray = Object.keys(parsed).filter((k) => !(k === "authn" ? authn !== undefined : k === "authz" ? authz !== undefined : false));
     if (stray.length > 0) return fail(`parsed has entries without a condition: ${stray.join(", ")}`);
+  }
+  if (sourceLines !== undefined) {
+    if (!isRecord(sourceLines)) return fail("sourceLines must be an object");
+    for (const [k, line] of Object.entries(sourceLines)) {
+      if ((k !== "authn" || authn === undefined) && (k !== "authz" || authz === undefined)) return fail(`sourceLines has an entry without a condition: ${k}`);
+      if (typeof line !== "number" || !Number.isSafeInteger(line) || line < 1) return fail(`sourceLines.${k} must be a positive integer`);
+    }
   }
   // Every field was checked above; this narrows the checked JSON to the model.
   return { ok: true, value: value as unknown as ProviderConfig };
