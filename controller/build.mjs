@@ -1,4 +1,4 @@
-// Bundles both entry points into dist/ (self-contained ES modules, run with
+// Bundles the entry points into dist/ (self-contained ES modules, run with
 // plain `node`, nothing else installed): what the container image ships.
 //   node controller/build.mjs [--outdir DIR]
 import { build } from "esbuild";
@@ -11,7 +11,12 @@ const outdir = flag >= 0 ? process.argv[flag + 1] : `${root}dist`;
 
 await build({
   absWorkingDir: root,
-  entryPoints: { controller: "src/main.ts", "credential-provider": "src/credential-provider/main.ts" },
+  entryPoints: {
+    controller: "src/main.ts",
+    "credential-provider": "src/credential-provider/main.ts",
+    // Copies the image's runtime and the credential-provider bundle beside it onto a node (deploy/node-installer/).
+    "install-node": "src/node-installer/main.ts",
+  },
   outdir,
   outExtension: { ".js": ".mjs" },
   bundle: true,

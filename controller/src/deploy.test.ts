@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { parseProvidersConfig } from "@jwt-registry-auth/core/providers/config";
 import { PROVIDER_ANNOTATION } from "./annotations.ts";
@@ -84,6 +85,27 @@ describe("deploy/", () => {
     const binding = one("node-rbac.yaml", "ClusterRoleBinding");
     expect(binding["roleRef"]).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role["metadata"].name });
     expect(binding["subjects"]).toEqual([{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:nodes" }]);
+  });
+
+  it("the node installer: its kustomization lists its files, its ConfigMap is a shipped kubelet config, and each host path it writes is in a mounted hostPath folder", () => {
+    const listed = (one("node-installer/kustomization.yaml", "Kustomization")["resources"] as string[]).sort();
+    expect(listed).toEqual(readdirSync(new URL("node-installer/", DEPLOY)).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml").sort());
+    const configMap = one("node-installer/configmap.yaml", "ConfigMap");
+    expect([read("credential-provider-config.yaml"), read("credential-provider-config-1.33.yaml")]).toContain(configMap["data"]["credential-provider-config.yaml"]);
+    const namespace = one("node-installer/namespace.yaml", "Namespace")["metadata"];
+    const daemonSet = one("node-installer/daemonset.yaml", "DaemonSet");
+    expect([configMap["metadata"].namespace, daemonSet["metadata"].namespace]).toEqual([namespace.name, namespace.name]);
+    const pod = daemonSet["spec"].template.spec;
+    const [container] = pod.containers as Doc[];
+    const flags = Object.fromEntries((container?.["args"] as string[]).slice(1).map((a) => a.replace(/^--/, "").split("=") as [string, string?]));
+    expect(container?.["args"][0]).toBe("/app/install-node.mjs");
+    const mountOf = (path: string): Doc | undefined => (container?.["volumeMounts"] as Doc[]).find((m) => dirname(path) === m["mountPath"]);
+    const volume = (name: unknown): Doc | undefined => (pod.volumes as Doc[]).find((v) => v["name"] === name);
+    for (const hostPath of [`${flags["install-dir"]}/node`, `${flags["bin-dir"]}/x`, flags["config-file"]]) {
+      expect(volume(mountOf(`${flags["host-root"]}${hostPath}`)?.["name"])?.["hostPath"]).toEqual({ path: dirname(hostPath as string), type: "DirectoryOrCreate" });
+    }
+    expect(volume(mountOf(flags["config-src"] as string)?.["name"])?.["configMap"]).toEqual({ name: configMap["metadata"].name });
+    expect(Object.keys(flags).sort()).toEqual(["bin-dir", "config-file", "config-src", "host-root", "install-dir", "wait"]);
   });
 
   it("the token server providers example is a valid providers file", () => {
