@@ -44,7 +44,7 @@ export interface ErrorDetail {
   readonly access?: readonly AccessDetail[];
   /** The upstream registry's status, when the proxy's failure is the upstream's answer. */
   readonly upstreamStatus?: number;
-  /** The token server's id for this request (also its `X-Request-Id` header and the log line's `requestId`): what an operator greps for. */
+  /** The server's id for this request (also its `X-Request-Id` header and the log line's `requestId`): what an operator greps for. */
   readonly requestId?: string;
 }
 
@@ -62,7 +62,7 @@ export interface ErrorResponseInit {
   /** Required: every error either Worker sends carries its stable code. */
   readonly detail: ErrorDetail;
   readonly headers?: HeadersInit;
-  /** The server's id for this request: stamped into `detail.requestId` so a user can quote it to an operator. */
+  /** The server's id for this request: stamped into `detail.requestId` and the `X-Request-Id` header, so a user can quote it to an operator. */
   readonly requestId?: string;
 }
 
@@ -70,6 +70,7 @@ export function errorResponse(status: number, code: RegistryErrorCode, message: 
   const headers = new Headers(init.headers);
   headers.set("Content-Type", "application/json; charset=utf-8");
   headers.set("Cache-Control", "no-store");
+  if (init.requestId !== undefined) headers.set("X-Request-Id", init.requestId);
   const detail = init.requestId === undefined ? init.detail : { ...init.detail, requestId: init.requestId };
   return new Response(JSON.stringify(errorBody({ code, message, detail })), { status, headers });
 }

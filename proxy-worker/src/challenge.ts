@@ -22,16 +22,16 @@ export function challengeHeader(settings: ChallengeSettings, scopes: readonly Re
   return formatBearerChallenge({ realm: settings.realm, service: settings.service, ...(scope !== "" && { scope }), ...(error && { error }) });
 }
 
-export function challengeResponse(settings: ChallengeSettings, scopes: readonly ResourceScope[], authorization: Exclude<Authorization, { outcome: "granted" }>): Response {
+export function challengeResponse(settings: ChallengeSettings, scopes: readonly ResourceScope[], authorization: Exclude<Authorization, { outcome: "granted" }>, requestId?: string): Response {
   const headers = (error?: BearerChallenge["error"]) => ({ ...API_VERSION_HEADER, "WWW-Authenticate": challengeHeader(settings, scopes, error) });
   const access = scopes.map((s) => ({ type: s.type, name: s.name, actions: s.actions }));
   const withAccess = access.length > 0 ? { access } : {};
   switch (authorization.outcome) {
     case "missing":
-      return errorResponse(401, "UNAUTHORIZED", "authentication required", { headers: headers(), detail: { reason: "no_credentials", ...withAccess } });
+      return errorResponse(401, "UNAUTHORIZED", "authentication required", { headers: headers(), detail: { reason: "no_credentials", ...withAccess }, requestId });
     case "invalid":
-      return errorResponse(401, "UNAUTHORIZED", "invalid registry token", { headers: headers("invalid_token"), detail: { reason: authorization.reason } });
+      return errorResponse(401, "UNAUTHORIZED", "invalid registry token", { headers: headers("invalid_token"), detail: { reason: authorization.reason }, requestId });
     case "insufficient":
-      return errorResponse(401, "UNAUTHORIZED", "the registry token does not grant the access this request needs", { headers: headers("insufficient_scope"), detail: { reason: "insufficient_scope", ...withAccess } });
+      return errorResponse(401, "UNAUTHORIZED", "the registry token does not grant the access this request needs", { headers: headers("insufficient_scope"), detail: { reason: "insufficient_scope", ...withAccess }, requestId });
   }
 }

@@ -51,6 +51,8 @@ export interface ForwardOptions {
   /** Pass `Location`s to http or internal hosts on to the client. */
   readonly allowInsecureRedirects: boolean;
   readonly fetch: typeof fetch;
+  /** This request's id, for the body of an error the proxy answers itself. */
+  readonly requestId?: string;
 }
 
 export interface Forwarded {
@@ -99,11 +101,12 @@ function clientHeaders(upstream: Response, requestUrl: URL, options: ForwardOpti
   return headers;
 }
 
-export function upstreamErrorResponse(error: UpstreamError): Response {
+export function upstreamErrorResponse(error: UpstreamError, requestId?: string): Response {
   const code = error.status === 502 ? "UNKNOWN" : "UNAVAILABLE";
   return errorResponse(error.status, code, error.message, {
     headers: API_VERSION_HEADER,
     detail: { reason: "upstream_failed", ...(error.upstreamStatus !== undefined && { upstreamStatus: error.upstreamStatus }) },
+    ...(requestId !== undefined && { requestId }),
   });
 }
 
@@ -157,7 +160,7 @@ export async function forward(request: Request, options: ForwardOptions): Promis
     const response = new Response(body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
     return { response, upstreamStatus: upstream.status };
   } catch (error) {
-    if (error instanceof UpstreamError) return { response: upstreamErrorResponse(error), failure: error.message, ...(error.upstreamStatus !== undefined && { upstreamStatus: error.upstreamStatus }) };
+    if (error instanceof UpstreamError) return { response: upstreamErrorResponse(error, options.requestId), failure: error.message, ...(error.upstreamStatus !== undefined && { upstreamStatus: error.upstreamStatus }) };
     throw error;
   }
 }

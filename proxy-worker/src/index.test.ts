@@ -1,16 +1,21 @@
 import { misconfiguredResponse, parseBearerChallenge } from "@jwt-registry-auth/protocol";
 import { env, SELF } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FAKE_BLOB_DIGEST, FAKE_BLOB_SIZE, UPSTREAM_PASS, UPSTREAM_USER } from "../test/fake-upstream.ts";
 import { callProxy, get, PROXY, proxyEnv, REALM, recorded, uniqueRepo, upstreamUrl } from "../test/proxy.ts";
 import { pull, pullPush, registryToken, SERVICE, strangerKeyPem } from "../test/tokens.ts";
 
 const DIGEST = `sha256:${"c".repeat(64)}`;
 
+/** The one error of a body, its `detail` without the request id — after checking that id is the response's X-Request-Id. */
 async function errorOf(response: Response): Promise<{ code: string; message: string; detail?: unknown }> {
-  const body = (await response.json()) as { errors: { code: string; message: string; detail?: unknown }[] };
+  const body = (await response.json()) as { errors: { code: string; message: string; detail?: Record<string, unknown> }[] };
   expect(body.errors).toHaveLength(1);
-  return body.errors[0] as { code: string; message: string; detail?: unknown };
+  const error = body.errors[0] as { code: string; message: string; detail?: Record<string, unknown> };
+  const { requestId, ...detail } = error.detail ?? {};
+  expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+  expect(requestId).toBe(response.headers.get("X-Request-Id"));
+  return { ...error, detail };
 }
 
 function challengeOf(response: Response) {
@@ -165,6 +170,24 @@ describe("forwarding", () => {
     expect(seen?.headers["x-forwarded-host"]).toBe("proxy.test");
     expect(seen?.headers["x-forwarded-proto"]).toBe("https");
     expect(JSON.stringify(seen)).not.toContain(token);
+  });
+
+  it("a proxied answer carries X-Request-Id, the same id as its log line, and a fresh one per request", async () => {
+    const repo = uniqueRepo("request-id");
+    const token = await registryToken({ access: [pull(repo)] });
+    const spy = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    try {
+      const first = await callProxy(get(`/v2/${repo}/manifests/v1`, token));
+      const second = await callProxy(get(`/v2/${repo}/manifests/v1`, token));
+      expect(first.status).toBe(200);
+      const ids = [first.headers.get("X-Request-Id"), second.headers.get("X-Request-Id")];
+      expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(ids[1]).not.toBe(ids[0]);
+      const logged = spy.mock.calls.map((call) => JSON.parse(String(call[0])) as { event?: string; requestId?: string }).filter((l) => l.event === "proxy_request");
+      expect(logged.map((l) => l.requestId)).toEqual(ids);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("with Basic upstream credentials, the upstream sees those and never the client's token", async () => {

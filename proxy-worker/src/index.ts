@@ -35,14 +35,16 @@ function prepare(settings: ProxySettings): Prepared {
   return prepared;
 }
 
-async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequestLog, "method" | "durationMs">) => void): Promise<Response> {
+type Log = (entry: Omit<ProxyRequestLog, "requestId" | "method" | "durationMs">) => void;
+
+async function handle(request: Request, env: Env, log: Log, requestId: string): Promise<Response> {
   let settings;
   try {
     settings = loadSettings(env);
   } catch (error) {
     if (!(error instanceof SettingError)) throw error;
     log({ status: 500, reason: `setting ${error.setting}: ${error.message}` });
-    return misconfiguredResponse("registry proxy", error.setting, { headers: API_VERSION_HEADER });
+    return misconfiguredResponse("registry proxy", error.setting, { headers: API_VERSION_HEADER, requestId });
   }
 
   const url = new URL(request.url);
@@ -54,7 +56,7 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
   const access = requiredAccess(request.method, url.pathname, url.search, request.headers.get("Content-Type"));
   if (!access.ok) {
     log({ status: access.status, reason: access.code });
-    return errorResponse(access.status, access.code, access.message, { headers: API_VERSION_HEADER, detail: { reason: access.code.toLowerCase() } });
+    return errorResponse(access.status, access.code, access.message, { headers: API_VERSION_HEADER, detail: { reason: access.code.toLowerCase() }, requestId });
   }
   const what = {
     endpoint: access.value.route.endpoint,
@@ -72,14 +74,14 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
   } catch (error) {
     if (!(error instanceof KeySourceError)) throw error;
     log({ ...what, status: 503, reason: `verification keys: ${error.message}` });
-    return errorResponse(503, "UNAVAILABLE", "registry-token verification keys are unavailable", { headers: API_VERSION_HEADER, detail: { reason: "keys_unavailable" } });
+    return errorResponse(503, "UNAVAILABLE", "registry-token verification keys are unavailable", { headers: API_VERSION_HEADER, detail: { reason: "keys_unavailable" }, requestId });
   }
   const who = authorization.outcome === "missing" ? {} : { tokenSha256: await sha256Hex(authorization.token) };
   if (authorization.outcome !== "granted") {
     // The verifier's words stay here; the client gets only the code.
     const reason = authorization.outcome === "invalid" ? `invalid_token: ${authorization.reason}: ${authorization.detail}` : authorization.outcome;
     log({ ...what, ...who, ...(authorization.outcome === "insufficient" && { subject: authorization.claims.sub }), status: 401, reason });
-    return challengeResponse(settings, access.value.scopes, authorization);
+    return challengeResponse(settings, access.value.scopes, authorization, requestId);
   }
 
   const { response, upstreamStatus, failure } = await forward(request, {
@@ -90,9 +92,23 @@ async function handle(request: Request, env: Env, log: (entry: Omit<ProxyRequest
     ...(settings.publicUrl && { publicUrl: settings.publicUrl }),
     allowInsecureRedirects: settings.allowInsecureRedirects,
     fetch: (input, init) => fetch(input, init),
+    requestId,
   });
   log({ ...what, ...who, subject: authorization.claims.sub, status: response.status, ...(upstreamStatus !== undefined && { upstreamStatus }), ...(failure !== undefined && { reason: `upstream: ${failure}` }) });
   return response;
+}
+
+/** `response` with its X-Request-Id header (a response straight from fetch has immutable headers: it is re-wrapped, body still streaming). */
+function withRequestId(response: Response, requestId: string): Response {
+  if (response.headers.get("X-Request-Id") === requestId) return response;
+  try {
+    response.headers.set("X-Request-Id", requestId);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set("X-Request-Id", requestId);
+    return copy;
+  }
 }
 
 /** Anything shaped like a JWT (a registry or upstream token) in an error message. */
@@ -107,18 +123,20 @@ function describeError(error: unknown): string {
 export default {
   async fetch(request, env): Promise<Response> {
     const started = Date.now();
-    const log = (entry: Omit<ProxyRequestLog, "method" | "durationMs">): void => logProxyRequest({ method: request.method, durationMs: Date.now() - started, ...entry });
+    // Ties the client's answer (X-Request-Id, and an error body's detail.requestId) to the operator's log line.
+    const requestId = crypto.randomUUID();
+    const log: Log = (entry) => logProxyRequest({ requestId, method: request.method, durationMs: Date.now() - started, ...entry });
     try {
-      return await handle(request, env, log);
+      return withRequestId(await handle(request, env, log, requestId), requestId);
     } catch (error) {
       // A setting found unusable only when used (FEDERATION_SIGNING_KEY is imported at first use): a 500 naming it.
       if (error instanceof SettingError) {
         log({ status: 500, reason: `setting ${error.setting}: ${error.message}` });
-        return misconfiguredResponse("registry proxy", error.setting, { headers: API_VERSION_HEADER });
+        return misconfiguredResponse("registry proxy", error.setting, { headers: API_VERSION_HEADER, requestId });
       }
       // Fails closed, as a registry error the client can read rather than the runtime's bare 500.
       log({ status: 500, reason: `internal error: ${describeError(error)}` });
-      return internalErrorResponse("registry proxy", { headers: API_VERSION_HEADER });
+      return internalErrorResponse("registry proxy", { headers: API_VERSION_HEADER, requestId });
     }
   },
 } satisfies ExportedHandler<Env>;

@@ -4,6 +4,8 @@
  */
 
 export interface ProxyRequestLog {
+  /** One per request, also in the response's `X-Request-Id` header and in every error body's `detail.requestId`. */
+  readonly requestId: string;
   readonly method: string;
   readonly endpoint?: string;
   readonly repository?: string;

@@ -94,6 +94,19 @@ describe("loadSettings", () => {
         ECR_API_ENDPOINT: "http://127.0.0.1:2/",
       },
       { ...BASE, UPSTREAM_AUTH: "ecr", AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET_ACCESS_KEY: "secret" },
+      {
+        ...BASE,
+        UPSTREAM_AUTH: "gar",
+        PUBLIC_URL: "https://r.example",
+        FEDERATION_SIGNING_KEY: "pem",
+        FEDERATION_SUBJECT: "proxy",
+        GAR_WORKLOAD_IDENTITY_PROVIDER: "projects/123/locations/global/workloadIdentityPools/pool/providers/proxy",
+        GAR_SERVICE_ACCOUNT: "proxy@project.iam.gserviceaccount.com",
+        GAR_STS_ENDPOINT: "http://127.0.0.1:3/",
+        GAR_IAM_CREDENTIALS_ENDPOINT: "http://127.0.0.1:4/",
+      },
+      { ...BASE, UPSTREAM_AUTH: "acr", PUBLIC_URL: "https://r.example", FEDERATION_SIGNING_KEY: "pem", FEDERATION_SUBJECT: "proxy", ACR_TENANT_ID: "contoso.onmicrosoft.com", ACR_CLIENT_ID: "00000000-0000-0000-0000-0000000000c1", ACR_LOGIN_ENDPOINT: "http://127.0.0.1:5/" },
+      { ...BASE, UPSTREAM_AUTH: "quay", PUBLIC_URL: "https://r.example", FEDERATION_SIGNING_KEY: "pem", FEDERATION_SUBJECT: "proxy", QUAY_ROBOT: "org+robot", QUAY_FEDERATION_AUDIENCE: "quay.example" },
     ];
     for (const variant of variants) readSettings(recording(variant));
     expect([...read].sort()).toEqual([...SETTING_NAMES].sort());

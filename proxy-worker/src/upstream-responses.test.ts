@@ -73,10 +73,12 @@ describe("an unexpected failure", () => {
     expect(response.headers.get("Docker-Distribution-API-Version")).toBe("registry/2.0");
     // The shared builder's body exactly: the same shape as the token server's internal 500.
     const body = await response.text();
-    expect(JSON.parse(body)).toEqual(await internalErrorResponse("registry proxy").json());
-    expect(JSON.parse(body)).toEqual({ errors: [{ code: "UNKNOWN", message: "internal error in the registry proxy", detail: { reason: "internal" } }] });
+    const requestId = response.headers.get("X-Request-Id") ?? "";
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.parse(body)).toEqual(await internalErrorResponse("registry proxy", { requestId }).json());
+    expect(JSON.parse(body)).toEqual({ errors: [{ code: "UNKNOWN", message: "internal error in the registry proxy", detail: { reason: "internal", requestId } }] });
     const line = onlyLogLine(spy);
-    expect(line).toMatchObject({ event: "proxy_request", method: "GET", status: 500, reason: expect.stringMatching(/^internal error: TypeError: /) });
+    expect(line).toMatchObject({ event: "proxy_request", requestId, method: "GET", status: 500, reason: expect.stringMatching(/^internal error: TypeError: /) });
     const logged = JSON.stringify(line);
     expect(logged).not.toContain(token);
     expect(logged).not.toContain(token.split(".")[2]);
@@ -90,7 +92,7 @@ describe("an unexpected failure", () => {
     const response = await callProxy(get("/v2/acme/app/manifests/v1", token), proxyEnv({ UPSTREAM_URL: leaky }));
     expect(response.status).toBe(500);
     const body = await response.text();
-    expect(JSON.parse(body)).toEqual({ errors: [{ code: "UNKNOWN", message: "internal error in the registry proxy", detail: { reason: "internal" } }] });
+    expect(JSON.parse(body)).toEqual({ errors: [{ code: "UNKNOWN", message: "internal error in the registry proxy", detail: { reason: "internal", requestId: response.headers.get("X-Request-Id") } }] });
     const line = onlyLogLine(spy);
     expect(line).toMatchObject({ event: "proxy_request", status: 500, reason: "internal error: Error: cannot use <redacted> here" });
     for (const text of [JSON.stringify(line), body]) {
