@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { claimsToCel, scopeToCel } from "./cel-values.ts";
 import { compileCondition, runProgram, type CompiledCondition, type ConditionKind } from "./condition.ts";
-import { explainRefusal, formatExplanation } from "./explain.ts";
+import { explainRefusal, formatExplanation, refusalReason } from "./explain.ts";
 
 function compiled(kind: ConditionKind, source: string): CompiledCondition {
   const result = compileCondition(kind, source);
@@ -113,5 +113,27 @@ describe("explainRefusal", () => {
     const bindings = { service: "s", claims: claimsToCel(github) };
     const first = explainRefusal(condition, bindings, false);
     expect(explainRefusal(condition, bindings, false)).toEqual(first);
+  });
+});
+
+describe("refusalReason: the line in the applied file (issue 10)", () => {
+  const source = 'scope.name.startsWith("acme/") &&\n  (scope.action == "pull" || (scope.action == "push" && claims.ref == "refs/heads/main"))';
+
+  it("maps the condition's rows onto the file from its first line; with a file name for policy test", () => {
+    const { reason, explanation } = explain(source);
+    const decision = { reason, explanation };
+    // Row 2 of a condition whose first row is file line 14 is line 15.
+    expect(refusalReason(decision, { authz: 14 })).toBe('authz: false at line 15 (condition 2:4): scope.action == "pull"; false at line 15 (condition 2:57): claims.ref == "refs/heads/main"');
+    expect(refusalReason(decision, { authz: 14 }, "providers.yaml")).toBe(
+      'authz: false at providers.yaml:15 (condition 2:4): scope.action == "pull"; false at providers.yaml:15 (condition 2:57): claims.ref == "refs/heads/main"',
+    );
+    expect(refusalReason(explain('claims.sub == "x"', github, "authn"), { authn: 3, authz: 9 })).toBe("authn: error at line 3 (condition 1:1): claims.sub == \"x\": field not found: sub (claims.sub is missing)");
+  });
+
+  it("keeps the condition's own position when the row has no lines, or nothing was explained", () => {
+    const decision = explain(source);
+    expect(refusalReason(decision, undefined)).toBe(decision.reason);
+    expect(refusalReason(decision, { authn: 3 })).toBe(decision.reason);
+    expect(refusalReason({ reason: "the * rule" }, { authz: 3 })).toBe("the * rule");
   });
 });

@@ -377,8 +377,25 @@ export function explainRefusal(condition: CompiledCondition, bindings: Condition
   return { condition: condition.kind, terms };
 }
 
-export function formatFailedTerm(term: FailedTerm): string {
-  const at = `at ${term.line}:${term.column}: ${term.text}`;
+/**
+ * Where a condition's first row is in the applied providers file
+ * (ProviderConfig.sourceLines); `file` when known (`policy test`), else the
+ * line alone (the token server's log: the file is the applied version).
+ */
+export interface ConditionSource {
+  readonly line: number;
+  readonly file?: string;
+}
+
+/** `at 2:5` in the condition; with its source, `at line 14 (condition 2:5)` or `at providers.yaml:14 (condition 2:5)`. */
+function termPosition(term: FailedTerm, source: ConditionSource | undefined): string {
+  if (source === undefined) return `${term.line}:${term.column}`;
+  const line = source.line + term.line - 1;
+  return `${source.file === undefined ? `line ${line}` : `${source.file}:${line}`} (condition ${term.line}:${term.column})`;
+}
+
+export function formatFailedTerm(term: FailedTerm, source?: ConditionSource): string {
+  const at = `at ${termPosition(term, source)}: ${term.text}`;
   switch (term.outcome) {
     case "false":
       return `false ${at}${term.input === undefined ? "" : ` (${term.input})`}`;
@@ -392,6 +409,21 @@ export function formatFailedTerm(term: FailedTerm): string {
 }
 
 /** `authz: false at 1:45: claims.ref == "refs/heads/main"`; several reasons (from `||`) joined by "; ". */
-export function formatExplanation(explanation: Explanation): string {
-  return `${explanation.condition}: ${explanation.terms.map(formatFailedTerm).join("; ")}`;
+export function formatExplanation(explanation: Explanation, source?: ConditionSource): string {
+  return `${explanation.condition}: ${explanation.terms.map((t) => formatFailedTerm(t, source)).join("; ")}`;
+}
+
+/**
+ * A refusal's reason naming the applied file's lines: the explanation placed
+ * with the provider's sourceLines, or the decision's own reason when nothing
+ * was explained (the `*` rule) or the row has no lines (stored before them).
+ */
+export function refusalReason(
+  decision: { readonly reason: string; readonly explanation?: Explanation },
+  sourceLines: { readonly authn?: number; readonly authz?: number } | undefined,
+  file?: string,
+): string {
+  const line = decision.explanation === undefined ? undefined : sourceLines?.[decision.explanation.condition];
+  if (decision.explanation === undefined || line === undefined) return decision.reason;
+  return formatExplanation(decision.explanation, { line, ...(file !== undefined && { file }) });
 }

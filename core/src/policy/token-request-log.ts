@@ -49,7 +49,10 @@ export interface TokenRequestLog {
    * Why the request failed. For an authn refusal, and for each refused scope
    * (`type:name:action: …`, joined by " | "), the explanation of the refusal:
    * which term of the condition was false, or which claim was missing or of the
-   * wrong type, with its line:column in the condition (core/src/policy/explain.ts).
+   * wrong type, with its source text, its line in the applied providers file
+   * and its row:column in the condition: `authz: false at line 15 (condition
+   * 2:4): scope.action == "pull"` (core/src/policy/explain.ts refusalReason;
+   * rows stored before sourceLines existed give the condition's `at 2:4` only).
    */
   readonly reason?: string;
   readonly tokenSha256?: string;
