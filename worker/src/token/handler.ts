@@ -13,6 +13,7 @@ import type { Env } from "../env.ts";
 import { ISSUER_RETRY_AFTER_SECONDS, verifyWorkloadToken, type IdentityRejection } from "../identity/verify-workload-token.ts";
 import { logTokenRequest, type TokenRequestLog } from "../log.ts";
 import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
+import { refusalReason } from "@jwt-registry-auth/core/policy/explain";
 import { claimsUsedByProvider, pickClaims } from "@jwt-registry-auth/core/policy/claims-used";
 import { lookupProvider, PolicyStoreUnavailableError, type LoadedProvider, type StoredProvider } from "../policy/store.ts";
 import { loadSettings, type Settings } from "../settings.ts";
@@ -164,7 +165,8 @@ function decideScopes(who: Authorized, service: string, scopes: readonly Resourc
         decision.granted.push(label);
       } else {
         decision.refused.push(label);
-        decision.reasons.push(`${label}: ${verdict.reason}`);
+        // The log names the refused term's line in the applied file (issue 10).
+        decision.reasons.push(`${label}: ${refusalReason(verdict, who.provider.config.sourceLines)}`);
       }
     }
     if (allowed.length > 0) {
@@ -282,7 +284,7 @@ export async function handleTokenRequest(request: Request, env: Env, ctx: Execut
   // Every use of a refresh token re-evaluates today's policy, authn included.
   const authn = evaluateAuthn(who.provider, { service: req.service, claims: who.claims });
   log.authn = authn.allowed ? "allowed" : "refused";
-  if (!authn.allowed) return fail({ kind: "authn_refused", reason: authn.reason });
+  if (!authn.allowed) return fail({ kind: "authn_refused", reason: refusalReason(authn, who.provider.config.sourceLines) });
   const providerLimited = await limitFor("provider");
   if (providerLimited !== undefined) return fail(providerLimited);
 
