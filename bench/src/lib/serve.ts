@@ -26,6 +26,8 @@ export interface ServeOptions {
   /** Miniflare persist directories (e.g. `<wrangler --persist-to>/v3/d1`); absent = in memory. */
   readonly kvPersist?: string;
   readonly d1Persist?: string;
+  /** Open workerd's inspector (Chrome DevTools Protocol) for {@link ServedWorker.inspectorUrl}. Off by default: an attached inspector changes what console.log costs. */
+  readonly inspector?: boolean;
 }
 
 export interface ServedWorker {
@@ -34,6 +36,8 @@ export interface ServedWorker {
   /** The workerd process serving it (for /proc CPU and RSS). */
   readonly workerdPid: number;
   readonly miniflare: Miniflare;
+  /** The Worker's DevTools WebSocket (`ws://…/bench`), when served with `inspector: true`. */
+  readonly inspectorUrl?: string;
   /** Lines the Worker logged to stdout/stderr so far (counted, not kept: the token server logs one per request). */
   logLines(): number;
   /** The last lines logged, for error reports. */
@@ -66,6 +70,8 @@ export async function serveWorker(options: ServeOptions): Promise<ServedWorker> 
     bindings: { ...options.bindings },
     kvNamespaces: [...(options.kvNamespaces ?? [])],
     d1Databases: { ...options.d1Databases },
+    // Miniflare proxies a Worker's inspector only when the Worker asks for it.
+    ...(options.inspector === true && { unsafeInspectorProxy: true }),
   };
   const miniflare = new Miniflare({
     host: "127.0.0.1",
@@ -74,6 +80,7 @@ export async function serveWorker(options: ServeOptions): Promise<ServedWorker> 
     ...(options.d1Persist !== undefined && { d1Persist: options.d1Persist }),
     // Miniflare's entry worker would otherwise report every request to Node over loopback: ~1 ms per request.
     logRequests: false,
+    ...(options.inspector === true && { inspectorPort: await freePort() }),
     handleRuntimeStdio(stdout, stderr) {
       stdout.on("data", collect);
       stderr.on("data", collect);
@@ -81,9 +88,12 @@ export async function serveWorker(options: ServeOptions): Promise<ServedWorker> 
     workers: [worker],
   });
   let url: string;
+  let inspectorUrl: string | undefined;
   try {
     await miniflare.ready;
     url = (await miniflare.unsafeGetDirectURL("bench")).origin;
+    // Miniflare's inspector proxy serves each Worker at /<worker name>.
+    if (options.inspector === true) inspectorUrl = new URL(worker.name, await miniflare.getInspectorURL()).href;
   } catch (error) {
     await miniflare.dispose().catch(() => undefined);
     throw new Error(`workerd did not start: ${error instanceof Error ? error.message : String(error)}\n${recent.join("\n")}`);
@@ -98,6 +108,7 @@ export async function serveWorker(options: ServeOptions): Promise<ServedWorker> 
     url,
     workerdPid: started[0] as number,
     miniflare,
+    ...(inspectorUrl !== undefined && { inspectorUrl }),
     logLines: () => lines,
     recentLogs: () => [...recent],
     // Idempotent: a stack stops every Worker it served, including ones a benchmark already stopped.
