@@ -78,7 +78,7 @@ export interface TokenStack {
   /** What the token server granted for SCOPES (and what the floor signs). */
   readonly access: readonly AccessEntry[];
   /** Serve another token-server instance on the same D1 (a cold isolate); fresh KV unless `kvPersist` is given; another bundle of it (e.g. a saved "before") with `scriptPath`. */
-  serveTokenServer(options?: { scriptPath?: string; kvPersist?: string }): Promise<ServedWorker>;
+  serveTokenServer(options?: { scriptPath?: string; kvPersist?: string; inspector?: boolean }): Promise<ServedWorker>;
   stop(): Promise<void>;
 }
 
@@ -155,7 +155,7 @@ export async function startTokenStack(): Promise<TokenStack> {
     const providers = benchProviders({ RS256: rs.url, ES256: es.url });
     const d1Persist = join(persistTo, "v3", "d1");
 
-    const serveTokenServer = async (options: { scriptPath?: string; kvPersist?: string } = {}): Promise<ServedWorker> => {
+    const serveTokenServer = async (options: { scriptPath?: string; kvPersist?: string; inspector?: boolean } = {}): Promise<ServedWorker> => {
       const worker = await serveWorker({
         scriptPath: options.scriptPath ?? bundles.tokenServer.scriptPath,
         compatibilityDate: bundles.tokenServer.compatibilityDate,
@@ -164,6 +164,7 @@ export async function startTokenStack(): Promise<TokenStack> {
         d1Databases: { POLICY_DB: D1_DATABASE_ID },
         d1Persist,
         ...(options.kvPersist !== undefined && { kvPersist: options.kvPersist }),
+        ...(options.inspector === true && { inspector: true }),
       });
       served.push(worker);
       return worker;
