@@ -34,18 +34,19 @@ describe("policy test", () => {
     expect(out).toContain("authn:    allowed (authn condition is true)");
     expect(out).toMatch(/repository:example-org\/app:pull {2}allowed {2}\(authz condition is true\)/);
     expect(out).toMatch(/repository:example-org\/app:push {2}allowed {2}\(authz condition is true\)/);
-    expect(out).toMatch(/repository:other\/app:pull +refused {2}\(authz: false at 3:1: scope\.name\.startsWith\("example-org\/"\)\)/);
+    expect(out).toMatch(/repository:other\/app:pull +refused {2}\(authz: false at .*examples\/providers\.yaml:29 \(condition 3:1\): scope\.name\.startsWith\("example-org\/"\)\)/);
   });
 
   it("explains each refusal as the token server logs it: the term, its line:column in the condition, the missing claim", async () => {
     const feature = { ...github, ref: "refs/heads/feature" };
     const { out } = await run("--claims", JSON.stringify(feature), "--scope", "repository:example-org/app:push,delete");
-    expect(out).toContain('repository:example-org/app:push    refused  (authz: false at 4:2: scope.action == "pull"; false at 5:30: claims.ref == "refs/heads/main")');
-    expect(out).toContain('repository:example-org/app:delete  refused  (authz: false at 4:2: scope.action == "pull"; false at 5:4: scope.action == "push")');
+    // Each refused term with its line in the file (examples/providers.yaml) and its row:column in the condition (issue 10).
+    expect(out).toContain(`repository:example-org/app:push    refused  (authz: false at ${example}:30 (condition 4:2): scope.action == "pull"; false at ${example}:31 (condition 5:30): claims.ref == "refs/heads/main")`);
+    expect(out).toContain(`repository:example-org/app:delete  refused  (authz: false at ${example}:30 (condition 4:2): scope.action == "pull"; false at ${example}:31 (condition 5:4): scope.action == "push")`);
     const { repository_owner_id: _, ...noOwner } = github;
     const missing = await run("--claims", JSON.stringify(noOwner), "--scope", "repository:example-org/app:pull");
     expect(missing.out).toContain(
-      'authn:    refused (authn: error at 1:1: claims.repository_owner_id == "1234567": field not found: repository_owner_id (claims.repository_owner_id is missing))',
+      `authn:    refused (authn: error at ${example}:22 (condition 1:1): claims.repository_owner_id == "1234567": field not found: repository_owner_id (claims.repository_owner_id is missing))`,
     );
   });
 
@@ -54,7 +55,7 @@ describe("policy test", () => {
     writeFileSync(claimsFile, JSON.stringify({ ...github, repository_owner_id: "999" }));
     const { code, out } = await run("--claims", `@${claimsFile}`, "--scope", "repository:example-org/app:pull");
     expect(code).toBe(0);
-    expect(out).toContain('authn:    refused (authn: false at 1:1: claims.repository_owner_id == "1234567")');
+    expect(out).toContain(`authn:    refused (authn: false at ${example}:22 (condition 1:1): claims.repository_owner_id == "1234567")`);
     expect(out).toContain("authentication refused, so every scope is refused");
     expect(out).toMatch(/repository:example-org\/app:pull {2}refused {2}\(authn refused\)/);
   });
@@ -147,7 +148,7 @@ describe("policy test --token: the signature", () => {
     expect(good.out).toContain("signature: checked with the provider's staticKeys");
     expect(good.out).toContain("identity: accepted");
     expect(good.out).toContain("authn:    allowed (authn condition is true)");
-    expect(good.out).toContain('repository:a/b:push  refused  (authz: false at 1:1: scope.action == "pull")');
+    expect(good.out).toContain(`repository:a/b:push  refused  (authz: false at ${file}:12 (condition 1:1): scope.action == "pull")`);
 
     const stranger = await generateKeyPair("ES256");
     const forged = await test(file, await sign(stranger.privateKey, { sub: "job", team: "red" }));
@@ -204,7 +205,7 @@ describe("policy test --cases", () => {
     expect(code).toBe(3);
     expect(out).toContain(`FAIL  wrong audience (${file}:2, provider gha)`);
     expect(out).toContain(`  ${file}:5: repository:example-org/app:pull: expected allow, got deny (identity check aud: wrong_audience: unexpected audience)`);
-    expect(out).toContain(`  ${file}:9: repository:other/app:pull: expected allow, got deny (authz: false at 3:1:`);
+    expect(out).toContain(`  ${file}:9: repository:other/app:pull: expected allow, got deny (authz: false at ${example}:29 (condition 3:1):`);
     expect(out).toContain("0 of 2 case(s) passed");
   });
 

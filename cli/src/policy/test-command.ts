@@ -23,6 +23,7 @@ import { fetchJsonBounded, issuerKeySet, jwksFromPems, kidlessIssuerKeySet, MAX_
 import type { ProviderConfig } from "@jwt-registry-auth/core/providers/model";
 import { compileProvider, describeProviderIssue } from "@jwt-registry-auth/core/providers/compile-provider";
 import { evaluateAuthn, evaluateAuthz } from "@jwt-registry-auth/core/policy/evaluate";
+import { refusalReason } from "@jwt-registry-auth/core/policy/explain";
 import { checkWorkloadClaims, verifyWorkloadJwt, WORKLOAD_CHECKS, workloadExpectations, type WorkloadRefusal } from "@jwt-registry-auth/core/identity/workload-token";
 import { CasesFileError, parseCasesFile, type Expectation, type TestCase } from "./test-cases.ts";
 import { EXIT_FAILED, EXIT_OK, parseCommandArgs, UsageError, type Io } from "../io.ts";
@@ -176,6 +177,8 @@ function refusalText(refusal: WorkloadRefusal): string {
 }
 
 interface DecideInput {
+  /** The providers file, named with each refused term's line in it. */
+  readonly file: string;
   readonly config: ProviderConfig;
   readonly service: string;
   readonly claims: Claims;
@@ -232,7 +235,7 @@ async function decide(input: DecideInput): Promise<Decision> {
   } else {
     lines.push(outcome.status === "accepted" ? "identity: accepted (every check the token server runs before the policy passed)" : `identity: not checked (${outcome.why})`);
     const authn = evaluateAuthn(provider, { service, claims: claims.claims });
-    lines.push(`authn:    ${authn.allowed ? "allowed" : "refused"} (${authn.reason})`);
+    lines.push(`authn:    ${authn.allowed ? "allowed" : "refused"} (${refusalReason(authn, config.sourceLines, input.file)})`);
     if (!authn.allowed) {
       refusedBy = "authn refused";
       lines.push('          authentication refused, so every scope is refused (the server answers 403 DENIED, detail.reason "authn_condition_false")');
@@ -247,7 +250,7 @@ async function decide(input: DecideInput): Promise<Decision> {
         continue;
       }
       const decision = evaluateAuthz(provider, { service, claims: claims.claims, scope: { type: scope.type, name: scope.name, action, ...(scope.class !== undefined && { class: scope.class }) } });
-      rows.push({ label, allowed: decision.allowed, reason: decision.reason });
+      rows.push({ label, allowed: decision.allowed, reason: refusalReason(decision, config.sourceLines, input.file) });
     }
   }
   return { lines, rows };
@@ -295,7 +298,7 @@ async function runCases(io: Io, file: string, providers: readonly ProviderConfig
       throw new UsageError(`${where}: ${testCase.name}: ${e instanceof Error ? e.message : String(e)}`);
     }
     const scopes = testCase.expect.flatMap((e) => e.scopes);
-    const decision = await decide({ config, service, claims, scopes, keyTimeoutMs, keyCache });
+    const decision = await decide({ file, config, service, claims, scopes, keyTimeoutMs, keyCache });
     const failures: string[] = [];
     let row = 0;
     for (const expectation of testCase.expect) {
@@ -361,7 +364,7 @@ export async function policyTestCommand(argv: readonly string[], io: Io): Promis
     return EXIT_FAILED;
   }
   const config = pickProvider(loaded.result.providers, values.provider, claims.claims);
-  const decision = await decide({ config, service, claims, scopes, keyTimeoutMs, keyCache: new Map() });
+  const decision = await decide({ file, config, service, claims, scopes, keyTimeoutMs, keyCache: new Map() });
   printDecision(io, decision);
   if (expectation === undefined) return EXIT_OK;
   const unexpected = decision.rows.filter((r) => r.allowed !== (expectation === "allow"));
