@@ -7,12 +7,20 @@
 import { Session } from "node:inspector/promises";
 import { writeFileSync } from "node:fs";
 
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+export interface CallFrame {
+  readonly functionName: string;
+  readonly url: string;
+  /** 0-based, as V8 reports them. */
+  readonly lineNumber: number;
+  readonly columnNumber?: number;
 }
 
-interface CpuProfile {
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: CallFrame;
+}
+
+export interface CpuProfile {
   readonly nodes: readonly ProfileNode[];
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];
@@ -49,7 +57,8 @@ export function partOf(url: string, functionName: string): string {
   return "other";
 }
 
-export function summarizeProfile(profile: CpuProfile, profilePath: string, top = 12): ProfileSummary {
+/** `classify` names a frame's part (default {@link partOf}, by script URL); a bundled Worker's frames need its source map for that. */
+export function summarizeProfile(profile: CpuProfile, profilePath: string, top = 12, classify: (frame: CallFrame) => string = (f) => partOf(f.url, f.functionName)): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
@@ -60,7 +69,7 @@ export function summarizeProfile(profile: CpuProfile, profilePath: string, top =
     const frame = byId.get(id)?.callFrame;
     if (frame === undefined || frame.functionName === "(idle)") continue;
     total += us;
-    const part = partOf(frame.url, frame.functionName);
+    const part = classify(frame);
     parts.set(part, (parts.get(part) ?? 0) + us);
     const file = frame.url.replace(/^.*\/(node_modules\/|worker\/src\/)/, "$1");
     const name = `${frame.functionName || "(anonymous)"} ${file === "" ? "" : `${file}:${frame.lineNumber + 1}`}`.trim();
