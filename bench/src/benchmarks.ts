@@ -1,6 +1,7 @@
 /** Every benchmark, in the order `npm run bench` runs them. */
 import type { Benchmark } from "./lib/benchmark.ts";
 import { bundle } from "./bundle.ts";
+import { coldStart } from "./cold-start.ts";
 import { policyEval } from "./policy-eval.ts";
 import { policyExplain } from "./policy-explain.ts";
 import { policyPropagation } from "./policy-propagation.ts";
@@ -11,4 +12,4 @@ import { tokenThroughput } from "./token-throughput.ts";
 import { uploadShape } from "./upload-shape.ts";
 import { upstreamMint } from "./upstream-mint.ts";
 
-export const BENCHMARKS: readonly Benchmark[] = [tokenThroughput, tokenCpu, policyEval, policyExplain, policyPropagation, proxyOverhead, upstreamMint, bundle, uploadShape, soak];
+export const BENCHMARKS: readonly Benchmark[] = [tokenThroughput, tokenCpu, coldStart, policyEval, policyExplain, policyPropagation, proxyOverhead, upstreamMint, bundle, uploadShape, soak];
