@@ -25,7 +25,7 @@ export interface Env {
   readonly UPSTREAM_ALLOW_INSECURE_REALM?: string;
   /** `"true"`: pass upstream redirects to http or internal addresses on to clients (local dev only). */
   readonly UPSTREAM_ALLOW_INSECURE_REDIRECTS?: string;
-  /** How the upstream credential is had: none | basic | bearer | ecr (docs/upstreams.md); unset: learnt from the upstream. */
+  /** How the upstream credential is had: none | basic | bearer | ecr | gar | acr | quay (docs/upstreams.md); unset: learnt from the upstream. */
   readonly UPSTREAM_AUTH?: string;
   /** The proxy's own OIDC signing key (secret, ES256 PKCS#8 PEM): it serves discovery and JWKS at PUBLIC_URL and signs federation JWTs. */
   readonly FEDERATION_SIGNING_KEY?: string;
