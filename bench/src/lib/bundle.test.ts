@@ -39,6 +39,15 @@ describe("packageBytes", () => {
       { name: "(repo) core", bytes: 20 },
     ]);
   });
+
+  it("puts input paths relative to the config's directory back under the repo root", () => {
+    const metafile = { outputs: { "index.js": { inputs: { "src/index.ts": { bytesInOutput: 7 }, "../protocol/src/scope.ts": { bytesInOutput: 3 }, "../node_modules/jose/x.js": { bytesInOutput: 2 } } } } };
+    expect(packageBytes(metafile, "proxy-worker")).toEqual([
+      { name: "(repo) proxy-worker", bytes: 7 },
+      { name: "(repo) protocol", bytes: 3 },
+      { name: "jose", bytes: 2 },
+    ]);
+  });
 });
 
 describe("nonAsciiOf", () => {

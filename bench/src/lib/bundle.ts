@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { runCommand } from "@jwt-registry-auth/testkit/process";
 import { REPO_ROOT } from "@jwt-registry-auth/testkit/repo-root";
 import { wranglerEnv } from "@jwt-registry-auth/testkit/wrangler";
@@ -57,12 +57,17 @@ export function packageOf(inputPath: string): string {
   return parts.length > 1 ? `(repo) ${parts[0] ?? ""}` : path;
 }
 
-/** Bytes per package over every output of a metafile, largest first. */
-export function packageBytes(metafile: Metafile): PackageBytes[] {
+/**
+ * Bytes per package over every output of a metafile, largest first. esbuild
+ * names inputs relative to the config's directory; `configDir` (relative to
+ * the repo root) puts them back under the repo root, so proxy-worker/src/x.ts
+ * counts as the proxy-worker workspace, not "src".
+ */
+export function packageBytes(metafile: Metafile, configDir = "."): PackageBytes[] {
   const totals = new Map<string, number>();
   for (const output of Object.values(metafile.outputs)) {
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const name = packageOf(input);
+      const name = packageOf(input.includes(":") ? input : relative(".", join(configDir, input)));
       totals.set(name, (totals.get(name) ?? 0) + bytesInOutput);
     }
   }
@@ -107,7 +112,7 @@ export async function bundleWorker(config: string, outDir: string): Promise<Bund
     gzipBytes: gzipSync(code, { level: 9 }).length,
     wranglerSummary: /Total Upload: ([^\n]+)/.exec(result.stdout)?.[1]?.trim() ?? "",
     buildMs: result.durationMs,
-    packages: packageBytes(JSON.parse(readFileSync(join(outDir, "bundle-meta.json"), "utf8")) as Metafile),
+    packages: packageBytes(JSON.parse(readFileSync(join(outDir, "bundle-meta.json"), "utf8")) as Metafile, relative(REPO_ROOT, dirname(resolve(configPath)))),
     nonAscii: nonAsciiOf(code),
   };
 }
