@@ -115,7 +115,7 @@ function failureReason(failure: Failure): string {
     case "refresh_rejected":
       return `${failure.kind}:${failure.reason}`;
     case "authn_refused":
-      // Already "authn: false at L:C: <term>" (or "error at …", naming the claim).
+      // Already "authn: false at line N (condition R:C): <term>" (or "error at …", naming the claim).
       return failure.reason;
     case "provider_unavailable":
       return `provider_unavailable:${failure.error}`;
