@@ -3,3 +3,4 @@ export * from "./federation-verifier.ts";
 export * from "./aws.ts";
 export * from "./google-sts.ts";
 export * from "./iam-credentials.ts";
+export * from "./quay.ts";

@@ -1,0 +1,87 @@
+/**
+ * `UPSTREAM_AUTH=quay` (and acr, below) end to end: the proxy Worker under
+ * `wrangler dev` presents its own federation JWT to the stand-in, which
+ * verifies it against the proxy's discovery document and JWKS and the robot's
+ * federation config (issuer, subject), and hands out the robot token that a
+ * real Distribution's htpasswd holds. skopeo pushes and pulls through the
+ * proxy; a refusal reaches the client as a 502 naming the step, the proxy's
+ * log names it, and no token is logged.
+ */
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildOciImage, skopeoCopy, skopeoInspect, startQuayStandIn, startRegistry, type OciImage, type QuayFederationConfig, type QuayStandIn, type Registry } from "@jwt-registry-auth/testkit";
+import { logWhen, startProxy, type Proxy } from "./proxy-harness.ts";
+import { startUpstreamClients, type UpstreamClients } from "./upstream-clients.ts";
+
+const SERVICE = "e2e-acr-quay-proxy";
+const SUBJECT = "registry-proxy-e2e";
+const federationKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+
+const cleanups: (() => void | Promise<void>)[] = [];
+let clients: UpstreamClients;
+let image: OciImage;
+
+beforeAll(async () => {
+  clients = await startUpstreamClients(SERVICE);
+  cleanups.push(() => clients.stop());
+  image = await buildOciImage({ layers: [4096, 256 * 1024] });
+  cleanups.push(() => image.cleanup());
+}, 180_000);
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+/** No token or JWT of any step in the proxy's log. */
+function expectNoSecretsLogged(proxy: Proxy, secrets: readonly string[]): void {
+  const logs = proxy.worker.logs();
+  for (const secret of secrets) expect(logs).not.toContain(secret);
+  expect(logs).not.toMatch(/eyJ[\w-]{10,}\.eyJ/);
+}
+
+describe("UPSTREAM_AUTH=quay (robot federation) through the Quay stand-in", () => {
+  const ROBOT = "acme+proxy";
+  const ROBOT_TOKEN = `quay-robot-${randomBytes(16).toString("hex")}`;
+  const robots: Record<string, QuayFederationConfig[]> = {};
+  let registry: Registry;
+  let quay: QuayStandIn;
+  let proxy: Proxy;
+
+  beforeAll(async () => {
+    registry = await startRegistry({ auth: { kind: "htpasswd", users: { [ROBOT]: ROBOT_TOKEN } } });
+    cleanups.push(() => registry.stop());
+    quay = await startQuayStandIn({ registryUrl: registry.url, robots, robotToken: ROBOT_TOKEN });
+    cleanups.push(() => quay.close());
+    // The proxy's upstream is Quay's origin: federation endpoint and registry API on one host.
+    proxy = await startProxy({
+      upstream: { ...registry, url: quay.url },
+      tokenServer: clients.tokenServer,
+      service: SERVICE,
+      vars: (port) => ({ UPSTREAM_AUTH: "quay", QUAY_ROBOT: ROBOT, PUBLIC_URL: `http://127.0.0.1:${port}`, FEDERATION_SIGNING_KEY: federationKey, FEDERATION_SUBJECT: SUBJECT }),
+    });
+    cleanups.push(() => proxy.stop());
+  }, 120_000);
+
+  it("a robot federated with another subject: the client gets a 502 naming the step, and the proxy's log names it", async () => {
+    robots[ROBOT] = [{ issuer: `http://${proxy.host}`, subject: "someone-else" }];
+    const message = "Quay robot federation refused: unauthorized";
+    expect(await clients.getManifest(proxy, "acme/app")).toEqual({ status: 502, message });
+    const lines = await logWhen(proxy, (l) => l.some((line) => line.reason === `upstream: ${message}`));
+    expect(lines.some((line) => line.status === 502 && line.reason === `upstream: ${message}`)).toBe(true);
+    expect(quay.calls).toEqual(["federation:unauthorized"]);
+  }, 60_000);
+
+  it("federated with the proxy's issuer and subject: skopeo pushes and pulls, with one federation call", async () => {
+    robots[ROBOT] = [{ issuer: `http://${proxy.host}`, subject: SUBJECT }];
+    const before = quay.calls.length;
+    const creds = await clients.credentialsFor(proxy.host);
+    const push = await skopeoCopy(image.reference, `docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
+    expect(push.code, push.stderr).toBe(0);
+    const pull = await skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
+    expect(pull.code, pull.stderr).toBe(0);
+    expect(pull.digest).toBe(image.manifest.digest);
+    expect(quay.calls.slice(before)).toEqual(["federation:ok"]);
+    expect(registry.storedRepositories()).toContain("acme/app");
+    expectNoSecretsLogged(proxy, [ROBOT_TOKEN]);
+  }, 120_000);
+});
