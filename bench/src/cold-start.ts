@@ -11,7 +11,9 @@
  */
 import { readFileSync } from "node:fs";
 import { SourceMap } from "node:module";
+import { dirname, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { REPO_ROOT } from "@jwt-registry-auth/testkit/repo-root";
 import type { Benchmark, BenchmarkOutput } from "./lib/benchmark.ts";
 import { connectInspector } from "./lib/inspector.ts";
 import { summarizeProfile, type CpuProfile } from "./lib/profile.ts";
@@ -76,10 +78,16 @@ async function run(): Promise<BenchmarkOutput> {
     const bundleUrl = pathToFileURL(stack.bundles.tokenServer.scriptPath).href;
     const summary = summarizeProfile(profile, "", 15, (frame) => {
       const fromBundle = frame.url !== "" && (frame.url === bundleUrl || frame.url.endsWith(stack.bundles.tokenServer.scriptPath.split("/").pop() ?? "\0"));
+      if (!fromBundle) return { part: coldPartOf(frame.url === "" ? undefined : frame.url, frame.functionName) };
       // findEntry answers {} for a position the map doesn't cover.
-      const entry = fromBundle ? (sourceMap.findEntry(frame.lineNumber, frame.columnNumber ?? 0) as { originalSource?: string }) : undefined;
-      const source = fromBundle ? entry?.originalSource : frame.url === "" ? undefined : frame.url;
-      return coldPartOf(source, frame.functionName);
+      const entry = sourceMap.findEntry(frame.lineNumber, frame.columnNumber ?? 0) as { originalSource?: string; originalLine?: number; name?: string };
+      // Sources are relative to the bundle's directory; name them from the repo root.
+      const source = entry.originalSource === undefined ? undefined : relative(REPO_ROOT, resolve(dirname(stack.bundles.tokenServer.scriptPath), entry.originalSource.replace(/^file:\/\//, "")));
+      return {
+        part: coldPartOf(source, frame.functionName),
+        // The bundle is minified: name the function by where it starts in the original source.
+        ...(source !== undefined && { name: `${source.replace(/^.*node_modules\//, "")}:${(entry.originalLine ?? 0) + 1}` }),
+      };
     });
     const ownMs = summary.parts.filter((p) => !p.name.includes("workerd's own JS")).reduce((n, p) => n + p.selfMs, 0);
     const tables: Table[] = [
@@ -95,7 +103,7 @@ async function run(): Promise<BenchmarkOutput> {
       data: { totalMs: summary.totalMs, withoutWorkerdJsMs: ownMs, parts: summary.parts, functions: summary.functions, targetMs: TARGET_MS },
       notes: [
         `Total ${fixed(summary.totalMs, 2)} ms of the isolate's CPU against the ${TARGET_MS} ms target: ${summary.totalMs <= TARGET_MS ? "met" : "missed"}; without workerd's own JS (the D1 binding's wrapper and other built-ins, not the Worker's code) ${fixed(ownMs, 2)} ms.`,
-        "Startup (the global scope) ran when workerd loaded the Worker, before the profiler was attached, and is not in this figure. An attached inspector makes console.log dearer than in production, so 'logging' reads high.",
+        "V8's profiler times samples by the wall clock: a thread descheduled mid-function charges that function, so on a loaded machine (see the load average) every figure reads high and varies from run to run; compare parts within a run, on a quiet machine. Startup (the global scope) ran when workerd loaded the Worker, before the profiler was attached, and is not in this figure. An attached inspector makes console.log dearer than in production, so 'logging' reads high.",
       ],
     };
   } finally {

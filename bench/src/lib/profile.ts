@@ -57,8 +57,11 @@ export function partOf(url: string, functionName: string): string {
   return "other";
 }
 
-/** `classify` names a frame's part (default {@link partOf}, by script URL); a bundled Worker's frames need its source map for that. */
-export function summarizeProfile(profile: CpuProfile, profilePath: string, top = 12, classify: (frame: CallFrame) => string = (f) => partOf(f.url, f.functionName)): ProfileSummary {
+/** A frame's part and, optionally, its name in the function list. */
+export type FrameDescriber = (frame: CallFrame) => { readonly part: string; readonly name?: string };
+
+/** `describe` names a frame's part (default {@link partOf}, by script URL); a bundled Worker's frames need its source map for that. */
+export function summarizeProfile(profile: CpuProfile, profilePath: string, top = 12, describe: FrameDescriber = (f) => ({ part: partOf(f.url, f.functionName) })): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
@@ -69,10 +72,11 @@ export function summarizeProfile(profile: CpuProfile, profilePath: string, top =
     const frame = byId.get(id)?.callFrame;
     if (frame === undefined || frame.functionName === "(idle)") continue;
     total += us;
-    const part = classify(frame);
+    const described = describe(frame);
+    const part = described.part;
     parts.set(part, (parts.get(part) ?? 0) + us);
     const file = frame.url.replace(/^.*\/(node_modules\/|worker\/src\/)/, "$1");
-    const name = `${frame.functionName || "(anonymous)"} ${file === "" ? "" : `${file}:${frame.lineNumber + 1}`}`.trim();
+    const name = described.name ?? `${frame.functionName || "(anonymous)"} ${file === "" ? "" : `${file}:${frame.lineNumber + 1}`}`.trim();
     functions.set(name, (functions.get(name) ?? 0) + us);
   }
   const entries = (m: Map<string, number>): ProfileEntry[] =>
