@@ -102,6 +102,7 @@ export const NOT_RUNNABLE: readonly { readonly pattern: RegExp; readonly reason:
   { pattern: /^npm run cli -- policy test (providers|examples\/providers)\.yaml .*(--claims @claims\.json|--cases cases\.yaml|--token "\$TOKEN")|^jwt-registry-auth policy replay /, reason: "reads the reader's own file or token (claims.json, cases.yaml, $TOKEN, a tail log); cli/src/policy/test-command.test.ts and replay.test.ts cover the flags" },
   { pattern: /^(echo "\$WORKLOAD_JWT" \| )?docker |^skopeo |^curl -i http:\/\/127\.0\.0\.1:8788|^docker-credential-jwt-registry-auth configure |^cat > ~\/\.config\/jwt-registry-auth\/helper\.json|^install -m 0755 /, reason: "needs a registry, a docker daemon, a workload token or writes outside the checkout; the e2e suite runs these clients" },
   { pattern: /^openssl /, reason: "an OpenSSL recipe for keys made elsewhere; cli/src/keys tests check the same formats with OpenSSL-made fixtures" },
+  { pattern: /^gcloud |^az |^aws |^curl -X POST https:\/\/quay\.io\/api\/v1\//, reason: "needs a cloud account (AWS, GCP, Azure or quay.io); the stand-ins in testkit/src/cloud check what these set up" },
 ];
 
 export function classify(command: string): { kind: "run"; run: string } | { kind: "skip"; reason: string } | { kind: "unknown" } {
