@@ -4,3 +4,5 @@ export * from "./aws.ts";
 export * from "./google-sts.ts";
 export * from "./iam-credentials.ts";
 export * from "./quay.ts";
+export * from "./entra.ts";
+export * from "./acr.ts";

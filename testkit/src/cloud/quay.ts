@@ -12,9 +12,10 @@
  *   Distribution whose htpasswd holds `<robot>:<the token handed out>`, so a
  *   client that did not mint the token is refused by the registry itself.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { verifyFederationJwt } from "./federation-verifier.ts";
+import { forwardTo } from "./forward.ts";
 
 /** One of a robot's federation configs (Quay's UI: "Set robot federation"). */
 export interface QuayFederationConfig {
@@ -63,7 +64,6 @@ function basicCredentials(header: string | undefined): { user: string; password:
 export async function startQuayStandIn(options: QuayStandInOptions): Promise<QuayStandIn> {
   const now = options.now ?? (() => Date.now());
   const calls: string[] = [];
-  const registry = new URL(options.registryUrl);
 
   async function federation(request: IncomingMessage, response: ServerResponse, host: string): Promise<string> {
     if (request.method !== "GET") return refuse(response, 405, "method_not_allowed", "Method not allowed.");
@@ -79,17 +79,7 @@ export async function startQuayStandIn(options: QuayStandInOptions): Promise<Qua
     return "ok";
   }
 
-  function forward(request: IncomingMessage, response: ServerResponse): void {
-    const upstream = httpRequest({ host: registry.hostname, port: registry.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
-      response.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(response);
-    });
-    upstream.on("error", () => {
-      if (!response.headersSent) response.writeHead(502).end();
-      else response.destroy();
-    });
-    request.pipe(upstream);
-  }
+  const forward = forwardTo(options.registryUrl);
 
   const standIn: QuayStandIn = { url: "", host: "", calls, failWith: undefined, close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
