@@ -93,8 +93,10 @@ describe("UPSTREAM_AUTH=quay (robot federation) through the Quay stand-in", () =
     robots[ROBOT] = [{ issuer: `http://${proxy.host}`, subject: SUBJECT }];
     const before = quay.calls.length;
     const creds = await clients.credentialsFor(proxy.host);
+    const started = performance.now();
     const push = await skopeoCopy(image.reference, `docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
     expect(push.code, push.stderr).toBe(0);
+    console.log(`quay: skopeo push through the proxy, first mint included: ${(performance.now() - started).toFixed(0)} ms`);
     const pull = await skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
     expect(pull.code, pull.stderr).toBe(0);
     expect(pull.digest).toBe(image.manifest.digest);
@@ -149,8 +151,10 @@ describe("UPSTREAM_AUTH=acr (keyless: Entra federated credential) through the En
   it("federated with the proxy's issuer and subject: skopeo pushes and pulls with minted, scoped ACR access tokens", async () => {
     apps[CLIENT_ID] = { objectId: OBJECT_ID, federatedCredentials: [{ issuer: `http://${proxy.host}`, subject: SUBJECT }] };
     const creds = await clients.credentialsFor(proxy.host);
+    const started = performance.now();
     const push = await skopeoCopy(image.reference, `docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
     expect(push.code, push.stderr).toBe(0);
+    console.log(`acr: skopeo push through the proxy, first mint included: ${(performance.now() - started).toFixed(0)} ms`);
     const pull = await skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
     expect(pull.code, pull.stderr).toBe(0);
     expect(pull.digest).toBe(image.manifest.digest);

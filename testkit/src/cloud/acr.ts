@@ -139,7 +139,8 @@ export async function startAcrStandIn(options: AcrStandInOptions): Promise<AcrSt
     return "ok";
   }
 
-  const standIn = { url: "", host: "", registry: undefined as unknown as Registry, calls, failWith: undefined as number | undefined } as AcrStandIn;
+  // Assigned once the registry behind it runs; nothing calls in before then.
+  const self: { standIn?: AcrStandIn } = {};
 
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://x").pathname;
@@ -147,9 +148,10 @@ export async function startAcrStandIn(options: AcrStandInOptions): Promise<AcrSt
     if (!step) return forward(request, response);
     const prefix = path.slice("/oauth2/".length);
     void (async () => {
-      if (standIn.failWith !== undefined) {
-        calls.push(`${prefix}:HTTP ${standIn.failWith}`);
-        return acrError(response, standIn.failWith, "UNAVAILABLE", "service unavailable");
+      const failWith = self.standIn?.failWith;
+      if (failWith !== undefined) {
+        calls.push(`${prefix}:HTTP ${failWith}`);
+        return acrError(response, failWith, "UNAVAILABLE", "service unavailable");
       }
       const outcome = await step(request, response);
       calls.push(`${prefix}:${outcome}`);
@@ -163,10 +165,12 @@ export async function startAcrStandIn(options: AcrStandInOptions): Promise<AcrSt
   host = `127.0.0.1:${port}`;
   const registry = await startRegistry({ auth: { kind: "token", realm: `http://${host}/oauth2/token`, service: host, issuer: ACR_TOKEN_ISSUER, rootCertBundlePath: certPath } });
   forward = forwardTo(registry.url);
-  Object.assign(standIn, {
+  const standIn: AcrStandIn = {
     url: `http://${host}`,
     host,
     registry,
+    calls,
+    failWith: undefined,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -175,6 +179,7 @@ export async function startAcrStandIn(options: AcrStandInOptions): Promise<AcrSt
       await registry.stop();
       removeDir(dir);
     },
-  });
+  };
+  self.standIn = standIn;
   return standIn;
 }
