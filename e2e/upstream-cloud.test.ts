@@ -8,7 +8,7 @@
  * token. skopeo pushes and pulls through it; the credential (6 s here) expires
  * mid-run and is minted again without a failed request; refusals reach the
  * client as a 502/503 naming the step, and the proxy's log names it.
- * (acr and quay: workerd tests in proxy-worker/src/upstream; no e2e yet.)
+ * (acr and quay: e2e/upstream-acr-quay.test.ts.)
  */
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
