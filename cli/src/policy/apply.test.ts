@@ -172,6 +172,16 @@ describe("policy apply asks before it writes (issue 15)", () => {
   });
 });
 
+describe("policy apply shows the claim-schema warnings validate gives", () => {
+  it("warns of a misspelt claim at its file line, and still applies", async () => {
+    const persistTo = join(dir, "schema-state");
+    const file = write("schema-typo.yaml", "providers:\n  - name: gha\n    issuer: https://token.actions.githubusercontent.com\n    audiences: [registry.example.com]\n    authn:\n      condition: 'claims.repository_owner_id == \"1\" && claims.repositry == \"acme/app\"'\n");
+    const io = captureIo();
+    expect(await policyCommand(["apply", file, "--local", "--config", wranglerConfig, "--persist-to", persistTo, "--yes"], io)).toBe(0);
+    expect(io.stderr).toContainEqual(expect.stringMatching(new RegExp(`^${file}:6:\\d+: warning: .*claims\\.repositry is not a claim of GitHub Actions tokens; did you mean claims\\.repository\\?`)));
+  });
+});
+
 describe("policy apply when only the conditions' lines moved (issue 10)", () => {
   it("still applies, so a refusal names the line the condition is on now", async () => {
     const persistTo = join(dir, "moved-state");

@@ -16,6 +16,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandArgs, type Io } from "../
 import { diffProviders, formatDiff, readLiveProviders } from "./diff.ts";
 import { STORE_HELP, STORE_OPTIONS, storeFromArgs } from "./history.ts";
 import { InvalidPolicyFileError, loadValidPolicyFile, printDiagnostics, type PolicyFile } from "./load.ts";
+import { claimSchemaDiagnostics } from "./validate.ts";
 import { QUIET_ENV, resolveLocalD1, withLocalD1, WRANGLER_BIN, type LocalD1Options } from "./local-d1.ts";
 
 export interface ApplyResult {
@@ -114,7 +115,9 @@ export async function policyApplyCommand(argv: readonly string[], io: Io): Promi
   const file = positionals[0] as string;
   try {
     const policy = loadValidPolicyFile(file);
-    printDiagnostics(io, { providers: [], errors: [], warnings: policy.result.warnings });
+    // The claim-schema findings `policy validate` reports (a misspelt claim, a string compared with a number): warnings here too, so they are seen before the file goes live.
+    const schema = claimSchemaDiagnostics(file, policy.text, policy.result.providers);
+    printDiagnostics(io, { providers: [], errors: [], warnings: [...policy.result.warnings, ...schema] });
     const live = await readLiveProviders(store);
     const diffs = diffProviders(live.providers, policy.result.providers);
     const moved = movedConditions(live.providers, policy.result.providers);
