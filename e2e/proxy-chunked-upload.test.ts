@@ -10,11 +10,11 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { fetchWithRegistryAuth, startOidcIssuer, startRegistry, startTokenServer, type OidcIssuer, type Registry, type TokenServer } from "@jwt-registry-auth/testkit";
+import { fetchWithRegistryAuth, startRegistry, type Registry } from "@jwt-registry-auth/testkit";
 import { logWhen, startProxy, type Proxy } from "./proxy-harness.ts";
+import { startUpstreamClients, type UpstreamClients } from "./upstream-clients.ts";
 
 const SERVICE = "e2e-proxy-chunked";
-const OWNER_ID = "7654321";
 const MIB = 1024 * 1024;
 /** Cloudflare's Free/Pro request body limit: 100 MB. */
 const CLOUDFLARE_BODY_LIMIT = 100_000_000;
@@ -22,28 +22,17 @@ const BLOB_BYTES = 300 * MIB;
 const CHUNK_BYTES = 64 * MIB;
 
 const cleanups: (() => void | Promise<void>)[] = [];
-let github: OidcIssuer;
-let tokenServer: TokenServer;
+let clients: UpstreamClients;
 let registry: Registry;
 let proxy: Proxy;
 
 beforeAll(async () => {
-  github = await startOidcIssuer({ alg: "RS256", path: "/github" });
-  cleanups.push(() => github.close());
-  tokenServer = await startTokenServer({
-    providersYaml: `providers:
-  - name: github
-    issuer: ${JSON.stringify(github.url)}
-    authn:
-      condition: claims.repository_owner_id == "${OWNER_ID}"
-    authz:
-      condition: scope.type == "repository" && scope.name.startsWith("acme/") && (scope.action == "pull" || scope.action == "push")
-`,
-  });
-  cleanups.push(() => tokenServer.stop());
+  // acme's GitHub jobs may push and pull acme/* (the upstream-mode tests' client side).
+  clients = await startUpstreamClients(SERVICE);
+  cleanups.push(() => clients.stop());
   registry = await startRegistry({ auth: { kind: "none" } });
   cleanups.push(() => registry.stop());
-  proxy = await startProxy({ upstream: registry, tokenServer, service: SERVICE });
+  proxy = await startProxy({ upstream: registry, tokenServer: clients.tokenServer, service: SERVICE });
   cleanups.push(() => proxy.stop());
 }, 180_000);
 
@@ -52,7 +41,7 @@ afterAll(async () => {
 });
 
 it("a 300 MiB blob uploads through the proxy in 64 MiB chunks, no request over Cloudflare's 100 MB body limit", async () => {
-  const password = await github.github({ owner: "acme", ownerId: OWNER_ID, audience: SERVICE });
+  const password = await clients.jwt();
   const started = await fetchWithRegistryAuth(`${proxy.url}/v2/acme/big/blobs/uploads/`, { username: "github", password }, { method: "POST" });
   expect(started.response.status).toBe(202);
   const token = started.token?.body["token"];

@@ -12,6 +12,8 @@ const OWNER_ID = "7654321";
 export interface UpstreamClients {
   readonly github: OidcIssuer;
   readonly tokenServer: TokenServer;
+  /** A fresh GitHub OIDC token of `acme` for the service: the password a client logs in with. */
+  jwt(): Promise<string>;
   /** A docker config holding a fresh GitHub OIDC token for `host` (cleaned up by stop()). */
   credentialsFor(host: string): Promise<DockerConfigDir>;
   /** GET `<repo>:v1`'s manifest through the proxy with a registry token. */
@@ -40,6 +42,7 @@ export async function startUpstreamClients(service: string): Promise<UpstreamCli
   return {
     github,
     tokenServer,
+    jwt,
     async credentialsFor(host) {
       const config = createDockerConfig({ [host]: { username: "github", password: await jwt() } });
       cleanups.push(() => config.cleanup());

@@ -14,26 +14,19 @@ import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildOciImage,
-  createDockerConfig,
-  fetchWithRegistryAuth,
   freePort,
   skopeoCopy,
   skopeoInspect,
   startGoogleStandIn,
-  startOidcIssuer,
   startRegistry,
-  startTokenServer,
-  type DockerConfigDir,
   type GoogleStandIn,
   type OciImage,
-  type OidcIssuer,
   type Registry,
-  type TokenServer,
 } from "@jwt-registry-auth/testkit";
 import { logWhen, startProxy, type Proxy } from "./proxy-harness.ts";
+import { startUpstreamClients, type UpstreamClients } from "./upstream-clients.ts";
 
 const SERVICE = "e2e-gar-proxy";
-const OWNER_ID = "7654321";
 const SUBJECT = "registry-proxy-e2e";
 const PROVIDER = "projects/123456789012/locations/global/workloadIdentityPools/proxy-pool/providers/proxy-oidc";
 const SA = "registry-proxy@acme-prod.iam.gserviceaccount.com";
@@ -41,8 +34,7 @@ const REGISTRY_PASSWORD = "ya29.gar-token-from-stand-in";
 const TOKEN_SECONDS = 6;
 
 const cleanups: (() => void | Promise<void>)[] = [];
-let github: OidcIssuer;
-let tokenServer: TokenServer;
+let clients: UpstreamClients;
 let image: OciImage;
 let registry: Registry;
 let google: GoogleStandIn;
@@ -54,7 +46,7 @@ const federationKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).private
 async function startGarProxy(stsEndpoint: () => string): Promise<Proxy> {
   const proxy = await startProxy({
     upstream: registry,
-    tokenServer,
+    tokenServer: clients.tokenServer,
     service: SERVICE,
     vars: (port) => ({
       UPSTREAM_AUTH: "gar",
@@ -74,21 +66,10 @@ async function startGarProxy(stsEndpoint: () => string): Promise<Proxy> {
 }
 
 beforeAll(async () => {
-  github = await startOidcIssuer({ alg: "RS256", path: "/github" });
-  cleanups.push(() => github.close());
   image = await buildOciImage({ layers: [4096, 512 * 1024] });
   cleanups.push(() => image.cleanup());
-  tokenServer = await startTokenServer({
-    providersYaml: `providers:
-  - name: github
-    issuer: ${JSON.stringify(github.url)}
-    authn:
-      condition: claims.repository_owner_id == "${OWNER_ID}"
-    authz:
-      condition: scope.type == "repository" && scope.name.startsWith("acme/") && (scope.action == "pull" || scope.action == "push")
-`,
-  });
-  cleanups.push(() => tokenServer.stop());
+  clients = await startUpstreamClients(SERVICE);
+  cleanups.push(() => clients.stop());
   registry = await startRegistry({ auth: { kind: "htpasswd", users: { oauth2accesstoken: REGISTRY_PASSWORD } } });
   cleanups.push(() => registry.stop());
   google = await startGoogleStandIn({ providers, serviceAccounts, registryPassword: REGISTRY_PASSWORD, tokenSeconds: TOKEN_SECONDS, now: () => Date.now() + skew.ms });
@@ -99,24 +80,6 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-async function credentialsFor(host: string): Promise<DockerConfigDir> {
-  const config = createDockerConfig({ [host]: { username: "github", password: await github.github({ owner: "acme", ownerId: OWNER_ID, audience: SERVICE }) } });
-  cleanups.push(() => config.cleanup());
-  return config;
-}
-
-async function getManifest(proxy: Proxy, repo: string): Promise<{ status: number; message?: string }> {
-  const jwt = await github.github({ owner: "acme", ownerId: OWNER_ID, audience: SERVICE });
-  const { response } = await fetchWithRegistryAuth(`${proxy.url}/v2/${repo}/manifests/v1`, { username: "github", password: jwt }, { headers: { Accept: "application/vnd.oci.image.manifest.v1+json" } });
-  const text = await response.text();
-  let message: string | undefined;
-  try {
-    message = (JSON.parse(text) as { errors?: { message?: string }[] }).errors?.[0]?.message;
-  } catch {
-    message = undefined;
-  }
-  return { status: response.status, ...(message !== undefined && { message }) };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -128,7 +91,7 @@ describe("UPSTREAM_AUTH=gar (keyless, impersonating a service account) through t
   }, 120_000);
 
   it("pushes and pulls with skopeo; one STS exchange and one generateAccessToken, both accepted", async () => {
-    const creds = await credentialsFor(proxy.host);
+    const creds = await clients.credentialsFor(proxy.host);
     const started = performance.now();
     const push = await skopeoCopy(image.reference, `docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
     console.log(`gar: skopeo push through the proxy, first mint included: ${(performance.now() - started).toFixed(0)} ms`);
@@ -141,7 +104,7 @@ describe("UPSTREAM_AUTH=gar (keyless, impersonating a service account) through t
 
   it("a credential that expires mid-run is minted again before it is used, and no request fails", async () => {
     const before = google.calls.length;
-    const creds = await credentialsFor(proxy.host);
+    const creds = await clients.credentialsFor(proxy.host);
     await sleep(TOKEN_SECONDS * 1000);
     const pull = await skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
     expect(pull.code, pull.stderr).toBe(0);
@@ -168,14 +131,14 @@ describe("UPSTREAM_AUTH=gar (keyless, impersonating a service account) through t
     for (const c of cases) {
       c.arrange();
       try {
-        expect(await getManifest(proxy, "acme/app"), c.name).toEqual({ status: c.status, message: c.message });
+        expect(await clients.getManifest(proxy, "acme/app"), c.name).toEqual({ status: c.status, message: c.message });
         const lines = await logWhen(proxy, (l) => l.some((line) => line.reason === `upstream: ${c.message}`));
         expect(lines.some((line) => line.status === c.status && line.reason === `upstream: ${c.message}`), c.name).toBe(true);
       } finally {
         c.undo();
       }
     }
-    expect((await getManifest(proxy, "acme/app")).status).toBe(200);
+    expect((await clients.getManifest(proxy, "acme/app")).status).toBe(200);
     expect(proxy.worker.logs()).not.toContain(REGISTRY_PASSWORD);
     expect(proxy.worker.logs()).not.toMatch(/eyJ[\w-]{10,}\.eyJ/);
   }, 120_000);
@@ -185,6 +148,6 @@ describe("UPSTREAM_AUTH=gar with an unreachable STS", () => {
   it("gives the client a 502 naming the step", async () => {
     const closed = await freePort();
     const proxy = await startGarProxy(() => `http://127.0.0.1:${closed}/v1/token`);
-    expect(await getManifest(proxy, "acme/app")).toEqual({ status: 502, message: "Google STS token exchange could not be reached" });
+    expect(await clients.getManifest(proxy, "acme/app")).toEqual({ status: 502, message: "Google STS token exchange could not be reached" });
   }, 120_000);
 });

@@ -13,27 +13,20 @@ import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildOciImage,
-  createDockerConfig,
   createTimings,
-  fetchWithRegistryAuth,
   freePort,
   skopeoCopy,
   skopeoInspect,
   startAwsStandIn,
-  startOidcIssuer,
   startRegistry,
-  startTokenServer,
   type AwsStandIn,
-  type DockerConfigDir,
   type OciImage,
-  type OidcIssuer,
   type Registry,
-  type TokenServer,
 } from "@jwt-registry-auth/testkit";
 import { logWhen, startProxy, type Proxy } from "./proxy-harness.ts";
+import { startUpstreamClients, type UpstreamClients } from "./upstream-clients.ts";
 
 const SERVICE = "e2e-ecr-proxy";
-const OWNER_ID = "7654321";
 const ROLE_ARN = "arn:aws:iam::123456789012:role/registry-proxy";
 const SUBJECT = "registry-proxy-e2e";
 const REGISTRY_PASSWORD = "ecr-password-from-stand-in";
@@ -42,8 +35,7 @@ const ACCESS_KEY = { id: "AKIDE2EKEYED", secret: "e2e-keyed-secret" } as const;
 
 const timings = createTimings();
 const cleanups: (() => void | Promise<void>)[] = [];
-let github: OidcIssuer;
-let tokenServer: TokenServer;
+let clients: UpstreamClients;
 let image: OciImage;
 let registry: Registry;
 let aws: AwsStandIn;
@@ -67,7 +59,7 @@ function ecrVars(stsEndpoint: () => string): (port: number) => Record<string, st
 }
 
 async function startEcrProxy(stsEndpoint: () => string): Promise<Proxy> {
-  const proxy = await startProxy({ upstream: registry, tokenServer, service: SERVICE, vars: ecrVars(stsEndpoint) });
+  const proxy = await startProxy({ upstream: registry, tokenServer: clients.tokenServer, service: SERVICE, vars: ecrVars(stsEndpoint) });
   cleanups.push(() => proxy.stop());
   // Register the proxy's issuer with "AWS": the IAM OIDC provider and the role's trust policy on sub.
   const issuer = `http://${proxy.host}`;
@@ -77,23 +69,10 @@ async function startEcrProxy(stsEndpoint: () => string): Promise<Proxy> {
 }
 
 beforeAll(async () => {
-  github = await startOidcIssuer({ alg: "RS256", path: "/github" });
-  cleanups.push(() => github.close());
   image = await buildOciImage({ layers: [4096, 512 * 1024] });
   cleanups.push(() => image.cleanup());
-  tokenServer = await timings.measure("start token server", () =>
-    startTokenServer({
-      providersYaml: `providers:
-  - name: github
-    issuer: ${JSON.stringify(github.url)}
-    authn:
-      condition: claims.repository_owner_id == "${OWNER_ID}"
-    authz:
-      condition: scope.type == "repository" && scope.name.startsWith("acme/") && (scope.action == "pull" || scope.action == "push")
-`,
-    }),
-  );
-  cleanups.push(() => tokenServer.stop());
+  clients = await timings.measure("start token server", () => startUpstreamClients(SERVICE));
+  cleanups.push(() => clients.stop());
   registry = await startRegistry({ auth: { kind: "htpasswd", users: { AWS: REGISTRY_PASSWORD } } });
   cleanups.push(() => registry.stop());
   aws = await startAwsStandIn({ region: "us-east-1", oidcProviders, roles, accessKeys: { [ACCESS_KEY.id]: ACCESS_KEY.secret }, registryPassword: REGISTRY_PASSWORD, tokenSeconds: TOKEN_SECONDS, now: () => Date.now() + skew.ms });
@@ -105,25 +84,6 @@ afterAll(async () => {
   console.log(timings.format("upstream ecr e2e"));
 });
 
-async function credentialsFor(host: string): Promise<DockerConfigDir> {
-  const config = createDockerConfig({ [host]: { username: "github", password: await github.github({ owner: "acme", ownerId: OWNER_ID, audience: SERVICE }) } });
-  cleanups.push(() => config.cleanup());
-  return config;
-}
-
-/** A manifest GET through the proxy with a registry token: status and the OCI error message, if any. */
-async function getManifest(proxy: Proxy, repo: string): Promise<{ status: number; message?: string }> {
-  const jwt = await github.github({ owner: "acme", ownerId: OWNER_ID, audience: SERVICE });
-  const { response } = await fetchWithRegistryAuth(`${proxy.url}/v2/${repo}/manifests/v1`, { username: "github", password: jwt }, { headers: { Accept: "application/vnd.oci.image.manifest.v1+json" } });
-  const text = await response.text();
-  let message: string | undefined;
-  try {
-    message = (JSON.parse(text) as { errors?: { message?: string }[] }).errors?.[0]?.message;
-  } catch {
-    message = undefined;
-  }
-  return { status: response.status, ...(message !== undefined && { message }) };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -135,7 +95,7 @@ describe("UPSTREAM_AUTH=ecr (keyless) through the AWS stand-in", () => {
   }, 120_000);
 
   it("pushes and pulls with skopeo; the stand-in saw one STS and one ECR call, both accepted", async () => {
-    const creds = await credentialsFor(proxy.host);
+    const creds = await clients.credentialsFor(proxy.host);
     const push = await timings.measure("skopeo push via proxy (first mint)", () => skopeoCopy(image.reference, `docker://${proxy.host}/acme/app:v1`, { authFile: creds.path }));
     expect(push.code, push.stderr).toBe(0);
     const pull = await timings.measure("skopeo inspect via proxy (cached credential)", () => skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path }));
@@ -147,7 +107,7 @@ describe("UPSTREAM_AUTH=ecr (keyless) through the AWS stand-in", () => {
 
   it("a credential that expires mid-run is minted again before it is used, and no request fails", async () => {
     const before = aws.calls.ecr.length;
-    const creds = await credentialsFor(proxy.host);
+    const creds = await clients.credentialsFor(proxy.host);
     await sleep(TOKEN_SECONDS * 1000);
     const pull = await skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
     expect(pull.code, pull.stderr).toBe(0);
@@ -168,7 +128,7 @@ describe("UPSTREAM_AUTH=ecr (keyless) through the AWS stand-in", () => {
     for (const c of cases) {
       c.arrange();
       try {
-        const answer = await getManifest(proxy, "acme/app");
+        const answer = await clients.getManifest(proxy, "acme/app");
         expect(answer, c.name).toEqual({ status: 502, message: c.message });
         const lines = await logWhen(proxy, (l) => l.some((line) => line.reason === `upstream: ${c.message}`));
         expect(lines.some((line) => line.status === 502 && line.reason === `upstream: ${c.message}`), c.name).toBe(true);
@@ -179,7 +139,7 @@ describe("UPSTREAM_AUTH=ecr (keyless) through the AWS stand-in", () => {
     // skopeo reports the 502 (it prints the status of a failed manifest read, not its body; the body names the step, above).
     aws.refuse("ecr", "AccessDenied");
     try {
-      const creds = await credentialsFor(proxy.host);
+      const creds = await clients.credentialsFor(proxy.host);
       const refused = await skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
       expect(refused.code).not.toBe(0);
       expect(refused.stderr).toContain("502 Bad Gateway");
@@ -187,7 +147,7 @@ describe("UPSTREAM_AUTH=ecr (keyless) through the AWS stand-in", () => {
       aws.refuse("ecr", undefined);
     }
     // And once the stand-in behaves again, the next request mints and succeeds.
-    expect((await getManifest(proxy, "acme/app")).status).toBe(200);
+    expect((await clients.getManifest(proxy, "acme/app")).status).toBe(200);
     // No log line or body carries the password or the federation JWT.
     expect(proxy.worker.logs()).not.toContain(REGISTRY_PASSWORD);
     expect(proxy.worker.logs()).not.toContain(Buffer.from(`AWS:${REGISTRY_PASSWORD}`).toString("base64"));
@@ -199,7 +159,7 @@ describe("UPSTREAM_AUTH=ecr with an unreachable STS", () => {
   it("gives the client a 502 naming the step", async () => {
     const closed = await freePort();
     const proxy = await startEcrProxy(() => `http://127.0.0.1:${closed}/`);
-    const answer = await getManifest(proxy, "acme/app");
+    const answer = await clients.getManifest(proxy, "acme/app");
     expect(answer).toEqual({ status: 502, message: "STS AssumeRoleWithWebIdentity could not be reached" });
     const lines = await logWhen(proxy, (l) => l.some((line) => line.status === 502));
     expect(lines.some((line) => line.reason === "upstream: STS AssumeRoleWithWebIdentity could not be reached")).toBe(true);
@@ -217,9 +177,9 @@ describe("UPSTREAM_AUTH=ecr keyed (an access key pair, SigV4 directly)", () => {
 
   it("pulls with skopeo through the proxy, calling only ECR", async () => {
     const sts = aws.calls.sts.length;
-    const proxy = await startProxy({ upstream: registry, tokenServer, service: SERVICE, vars: keyed(ACCESS_KEY.secret) });
+    const proxy = await startProxy({ upstream: registry, tokenServer: clients.tokenServer, service: SERVICE, vars: keyed(ACCESS_KEY.secret) });
     cleanups.push(() => proxy.stop());
-    const creds = await credentialsFor(proxy.host);
+    const creds = await clients.credentialsFor(proxy.host);
     const pull = await skopeoInspect(`docker://${proxy.host}/acme/app:v1`, { authFile: creds.path });
     expect(pull.code, pull.stderr).toBe(0);
     expect(pull.digest).toBe(image.manifest.digest);
@@ -228,9 +188,9 @@ describe("UPSTREAM_AUTH=ecr keyed (an access key pair, SigV4 directly)", () => {
   }, 120_000);
 
   it("a wrong secret: the stand-in recomputes the signature and refuses it, the client gets a 502 naming the step", async () => {
-    const proxy = await startProxy({ upstream: registry, tokenServer, service: SERVICE, vars: keyed("not-the-secret") });
+    const proxy = await startProxy({ upstream: registry, tokenServer: clients.tokenServer, service: SERVICE, vars: keyed("not-the-secret") });
     cleanups.push(() => proxy.stop());
-    expect(await getManifest(proxy, "acme/app")).toEqual({ status: 502, message: "ECR GetAuthorizationToken refused: InvalidSignature" });
+    expect(await clients.getManifest(proxy, "acme/app")).toEqual({ status: 502, message: "ECR GetAuthorizationToken refused: InvalidSignature" });
     expect(proxy.worker.logs()).not.toContain("not-the-secret");
   }, 120_000);
 });
