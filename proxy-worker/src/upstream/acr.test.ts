@@ -1,10 +1,8 @@
 /** The acr source inside workerd, against answers shaped as Entra and ACR document them (Azure/acr docs/AAD-OAuth.md). */
-import { SettingError } from "@jwt-registry-auth/protocol";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../env.ts";
-import { UpstreamError } from "../upstream-auth.ts";
 import { acrSource, ACR_AAD_SCOPE, parseAcrSettings } from "./acr.ts";
-import { cloudContext, hang, jwtWithExp, NOW, type Answer, type SeenRequest } from "./cloud-test-context.ts";
+import { cloudContext, failure, refusedSetting, hang, jwtWithExp, NOW, type Answer, type SeenRequest } from "./cloud-test-context.ts";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT = "11111111-2222-3333-4444-555555555555";
@@ -18,24 +16,8 @@ const entraOk: Answer = () => Response.json({ token_type: "Bearer", expires_in: 
 const exchangeOk: Answer = () => Response.json({ refresh_token: jwtWithExp(NOW + 3 * 3600_000) });
 const tokenOk: Answer = (r) => Response.json({ access_token: jwtWithExp(NOW + 75 * 60_000, { scope: new URLSearchParams(r.body).get("scope") }) });
 
-async function failure(promise: Promise<unknown>): Promise<{ status: number; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof UpstreamError) return { status: error.status, message: error.message };
-    throw error;
-  }
-  throw new Error("expected a failure");
-}
-
 function settingError(env: Env, withFederation = true): string {
-  try {
-    parseAcrSettings(env, UPSTREAM, withFederation ? { subject: "proxy-prod" } : undefined);
-  } catch (error) {
-    if (error instanceof SettingError) return error.setting;
-    throw error;
-  }
-  return "valid";
+  return refusedSetting(() => parseAcrSettings(env, UPSTREAM, withFederation ? { subject: "proxy-prod" } : undefined));
 }
 
 describe("acr settings", () => {

@@ -3,6 +3,8 @@
  * records every request and answers by host and path, and whose federation
  * tokens name their audience (so a test sees which audience was asked for).
  */
+import { SettingError } from "@jwt-registry-auth/protocol";
+import { UpstreamError } from "../upstream-auth.ts";
 import type { MintContext } from "./credential-source.ts";
 
 export interface SeenRequest {
@@ -45,3 +47,25 @@ export function jwtWithExp(expMs: number, extra: Record<string, unknown> = {}): 
 
 /** A fetch answer that never comes before the timeout. */
 export const hang: Answer = () => new Promise<Response>(() => undefined);
+
+/** What a mint that must fail failed with: its status and the message naming the step. */
+export async function failure(promise: Promise<unknown>): Promise<{ status: number; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof UpstreamError) return { status: error.status, message: error.message };
+    throw error;
+  }
+  throw new Error("expected a failure");
+}
+
+/** The setting a settings parser refuses, or "valid". */
+export function refusedSetting(parse: () => unknown): string {
+  try {
+    parse();
+  } catch (error) {
+    if (error instanceof SettingError) return error.setting;
+    throw error;
+  }
+  return "valid";
+}

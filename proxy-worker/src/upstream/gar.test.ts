@@ -1,10 +1,8 @@
 /** The gar source inside workerd, against answers shaped as Google documents them (STS, iamcredentials, OAuth). */
-import { SettingError } from "@jwt-registry-auth/protocol";
 import { decodeJwt, decodeProtectedHeader, exportPKCS8, generateKeyPair, importSPKI, exportSPKI, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../env.ts";
-import { UpstreamError } from "../upstream-auth.ts";
-import { cloudContext, hang, NOW, type SeenRequest } from "./cloud-test-context.ts";
+import { cloudContext, failure, refusedSetting, hang, NOW, type SeenRequest } from "./cloud-test-context.ts";
 import { CLOUD_PLATFORM_SCOPE, garSource, parseGarSettings } from "./gar.ts";
 
 const PROVIDER = "projects/123456789012/locations/global/workloadIdentityPools/proxy-pool/providers/proxy-oidc";
@@ -17,24 +15,8 @@ function mint(env: Env, answers: Parameters<typeof cloudContext>[0], seen: SeenR
   return garSource(parseGarSettings(env, FEDERATION)).mint(cloudContext(answers, seen), []);
 }
 
-async function failure(promise: Promise<unknown>): Promise<{ status: number; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof UpstreamError) return { status: error.status, message: error.message };
-    throw error;
-  }
-  throw new Error("expected a failure");
-}
-
 function settingError(env: Env, withFederation = true): string {
-  try {
-    parseGarSettings(env, withFederation ? FEDERATION : undefined);
-  } catch (error) {
-    if (error instanceof SettingError) return error.setting;
-    throw error;
-  }
-  return "valid";
+  return refusedSetting(() => parseGarSettings(env, withFederation ? FEDERATION : undefined));
 }
 
 describe("gar settings", () => {

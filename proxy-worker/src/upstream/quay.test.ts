@@ -1,9 +1,7 @@
 /** The quay source inside workerd, against answers shaped as Quay's API reference documents them. */
-import { SettingError } from "@jwt-registry-auth/protocol";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../env.ts";
-import { UpstreamError } from "../upstream-auth.ts";
-import { cloudContext, hang, jwtWithExp, NOW, type Answer, type SeenRequest } from "./cloud-test-context.ts";
+import { cloudContext, failure, refusedSetting, hang, jwtWithExp, NOW, type Answer, type SeenRequest } from "./cloud-test-context.ts";
 import { parseQuaySettings, QUAY_FALLBACK_SECONDS, quaySource } from "./quay.ts";
 
 const UPSTREAM = new URL("https://quay.io");
@@ -14,24 +12,8 @@ function source(env: Env = { QUAY_ROBOT: ROBOT }) {
   return quaySource(parseQuaySettings(env, UPSTREAM, { subject: "proxy-prod" }));
 }
 
-async function failure(promise: Promise<unknown>): Promise<{ status: number; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof UpstreamError) return { status: error.status, message: error.message };
-    throw error;
-  }
-  throw new Error("expected a failure");
-}
-
 function settingError(env: Env, withFederation = true): string {
-  try {
-    parseQuaySettings(env, UPSTREAM, withFederation ? { subject: "proxy-prod" } : undefined);
-  } catch (error) {
-    if (error instanceof SettingError) return error.setting;
-    throw error;
-  }
-  return "valid";
+  return refusedSetting(() => parseQuaySettings(env, UPSTREAM, withFederation ? { subject: "proxy-prod" } : undefined));
 }
 
 describe("quay", () => {
